@@ -1,0 +1,41 @@
+# primestream: `make demo` runs the whole loop, `make test` the whole suite.
+# Every target sets up what it needs (virtualenv, packages, Kafka and registry jars), idempotently.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test unit integration bench lint reliability clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/primestream infra fetch
+
+demo: setup
+	$(BIN)/primestream demo
+
+test: setup
+	$(BIN)/pytest tests/unit tests/integration
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+bench: setup
+	$(BIN)/python -m tests.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	-$(BIN)/primestream infra down
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,52 @@
+"""`primestream infra up | down | status`: the local Kafka broker and schema registry."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from cli.context import console
+from infra import local
+from infra.settings import get_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Start, stop and inspect the local Kafka broker and schema registry.",
+                  no_args_is_help=True)
+
+
+def _say(line: str) -> None:
+    console.print(f"[dim]·[/dim] {line}", highlight=False)
+
+
+@app.command()
+def up(
+    registry: bool = typer.Option(None, "--registry/--no-registry",
+                                  help="Also start the schema registry (default: settings)."),
+) -> None:
+    """Start the local broker (and registry); idempotent."""
+    settings = get_settings()
+    endpoints = local.up(settings, with_registry=registry, progress=_say)
+    console.print(f"[green]kafka[/green]    {endpoints.bootstrap_servers}")
+    console.print(f"[green]registry[/green] {endpoints.schema_registry_url or '(none: single-object encoding)'}")
+    status()
+
+
+@app.command()
+def down() -> None:
+    """Stop what `infra up` started."""
+    for line in local.down(get_settings()):
+        console.print(line, highlight=False)
+
+
+@app.command()
+def status() -> None:
+    """Show what runs where."""
+    table = Table(title="local infra", header_style="bold cyan")
+    for column in ("service", "state", "version", "address", "pid", "log"):
+        table.add_column(column)
+    for s in local.status(get_settings()):
+        state = "[green]running[/green]" if s.running else "[red]stopped[/red]"
+        table.add_row(s.name, state, s.version or "", s.address or "", str(s.pid or ""),
+                      str(s.log_path or ""))
+    console.print(table)

@@ -1,0 +1,41 @@
+"""The `primestream` command: one typer app, one sub-app per area."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+import typer
+
+from cli import infra_commands, produce_commands, tail_command, topic_commands
+from infra.exceptions import PrimestreamError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="primestream",
+    help="A Kafka-native trading pipeline: market data and news in, signals, orders, fills out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(infra_commands.app, name="infra")
+app.add_typer(topic_commands.app, name="topics")
+app.add_typer(produce_commands.app, name="produce")
+app.command("tail")(tail_command.tail_command)
+
+
+def main() -> None:
+    """Run the CLI; a PrimestreamError ends it with one line and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM behaves like Ctrl-C, so every command runs its clean-up path.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        app()
+    except PrimestreamError as exc:
+        from cli.context import fail
+
+        fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)

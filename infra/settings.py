@@ -1,0 +1,115 @@
+"""All primestream settings: the one module that reads the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+TracingExporter = Literal["none", "console", "otlp"]
+
+
+def _default_home() -> Path:
+    return Path.home() / ".cache" / "primestream"
+
+
+class Settings(BaseSettings):
+    """Typed, frozen settings; every field is `PRIMESTREAM_<FIELD>` in the environment.
+
+    Subsystems receive this object (or the fields they need); none of them reads
+    the environment on its own.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRIMESTREAM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # --- where Kafka and the registry are -------------------------------------------
+    bootstrap_servers: str | None = Field(
+        default=None,
+        description="Existing Kafka cluster (host:port,...). When set, no local broker is started.",
+    )
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="Existing Confluent-compatible schema registry. When set, none is started.",
+    )
+    schema_registry_user: str | None = Field(default=None, description="Registry basic-auth user.")
+    schema_registry_password: SecretStr | None = Field(
+        default=None, description="Registry basic-auth password (never printed)."
+    )
+    registry: bool = Field(
+        default=True,
+        description="Start (and use) a local Apicurio registry. Off, with no URL: "
+        "records use Avro single-object encoding resolved from schemas/.",
+    )
+    kafka_extra_config: dict[str, str] = Field(
+        default_factory=dict,
+        description="Raw librdkafka settings (JSON) merged into every client, e.g. SASL.",
+    )
+
+    # --- the local infra started by `primestream infra up` --------------------------
+    home: Path = Field(
+        default_factory=_default_home,
+        description="State directory of the local infra: data, logs, pids, unpacked registry.",
+    )
+    kafka_port: int = Field(default=9092, description="Local broker port (0 = any free port).")
+    registry_port: int = Field(default=8081, description="Local registry port (0 = any free port).")
+    kafka_heap_mb: int = Field(default=1024, description="Local broker JVM heap.")
+    registry_heap_mb: int = Field(default=512, description="Local registry JVM heap.")
+    java_home: Path | None = Field(
+        default=None, description="JDK for the local infra (default: java on PATH)."
+    )
+    start_timeout_secs: float = Field(default=90.0, description="How long `infra up` waits.")
+
+    # --- topics ---------------------------------------------------------------------
+    partitions: int = Field(default=4, description="Partitions of every trading topic.")
+    replication_factor: int = Field(default=1, description="Replication factor of every topic.")
+    namespace: str = Field(
+        default="", description="Topic prefix and app-id suffix, so replays never touch live data."
+    )
+
+    # --- telemetry ------------------------------------------------------------------
+    tracing_exporter: TracingExporter = Field(
+        default="none", description="Where spans go: none, console, or otlp."
+    )
+    tracing_sample_ratio: float = Field(
+        default=0.01, ge=0.0, le=1.0, description="Fraction of records whose spans are recorded."
+    )
+    otlp_endpoint: str = Field(
+        default="http://127.0.0.1:4318", description="OTLP/HTTP endpoint for traces."
+    )
+    service_name: str = Field(default="primestream", description="OpenTelemetry service.name.")
+
+    # --- producers ------------------------------------------------------------------
+    max_future_secs: float = Field(
+        default=300.0, description="Records stamped further in the future are rejected."
+    )
+    max_text_chars: int = Field(default=4000, description="Longest accepted headline/body.")
+    symbols: list[str] = Field(
+        default_factory=list,
+        description="Known symbols (JSON list). Empty: any well-formed symbol is accepted.",
+    )
+
+    @property
+    def uses_local_broker(self) -> bool:
+        """True when primestream starts and owns the broker."""
+        return self.bootstrap_servers is None
+
+    def topic(self, name: str) -> str:
+        """Return NAME inside this settings' namespace."""
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment and `.env`."""
+    return Settings()

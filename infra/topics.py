@@ -1,0 +1,128 @@
+"""Topics as code: the declarative topic table and the pure plan that reconciles it.
+
+Every trading topic is keyed by symbol and has the same partition count, so the
+streams app can join them partition-locally (co-partitioning). The plan never
+changes a topic's partition count: adding partitions would move keys and break
+co-partitioning, so drift is reported instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from infra.settings import Settings
+
+__all__ = [
+    "ExistingTopic",
+    "TopicAction",
+    "TopicSpec",
+    "plan_topics",
+    "topic_specs",
+]
+
+CleanupPolicy = Literal["delete", "compact", "compact,delete"]
+
+_WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: its name (without namespace), value schema and configuration."""
+
+    name: str
+    record: str | None
+    partitions: int
+    replication_factor: int
+    cleanup_policy: CleanupPolicy = "delete"
+    retention_ms: int = _WEEK_MS
+    min_insync_replicas: int = 1
+    keyed_by_symbol: bool = True
+    doc: str = ""
+
+    def configs(self) -> dict[str, str]:
+        """Return the broker-side topic configuration this spec asks for."""
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(self.min_insync_replicas),
+        }
+
+
+# name, record, cleanup, retention, doc
+_TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
+    ("market.quotes", "Quote", "delete", _WEEK_MS, "top of book per symbol"),
+    ("market.bars", "Bar", "delete", 4 * 52 * _WEEK_MS, "OHLCV bars (historical replays)"),
+    ("news.items", "NewsItem", "delete", 4 * _WEEK_MS, "news, one record per symbol"),
+    ("signals", "Signal", "delete", 4 * _WEEK_MS, "strategy signals"),
+    ("orders", "Order", "delete", 52 * _WEEK_MS, "orders accepted by the risk gate"),
+    ("orders.rejected", "Rejection", "delete", 52 * _WEEK_MS, "refused signals and why"),
+    ("orders.events", "OrderEvent", "delete", 52 * _WEEK_MS, "order lifecycle"),
+    ("alerts", "Alert", "delete", 4 * _WEEK_MS, "alert-only mode decisions"),
+    ("fills", "Fill", "delete", -1, "executions (kept forever: positions derive from them)"),
+    ("positions", "Position", "compact", -1, "latest position per symbol (compacted)"),
+    ("deadletter", None, "delete", 4 * _WEEK_MS, "rejected raw records, reason in headers"),
+)
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Return the topic table for SETTINGS (partitions, replication, namespace)."""
+    min_isr = min(2, settings.replication_factor)
+    return [
+        TopicSpec(
+            name=name,
+            record=record,
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            cleanup_policy=cleanup,
+            retention_ms=retention,
+            min_insync_replicas=min_isr,
+            keyed_by_symbol=True,
+            doc=doc,
+        )
+        for name, record, cleanup, retention, doc in _TABLE
+    ]
+
+
+@dataclass(frozen=True)
+class ExistingTopic:
+    """What the cluster says about a topic."""
+
+    name: str
+    partitions: int
+    configs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TopicAction:
+    """One step of a plan: create a topic, alter its configs, or report drift."""
+
+    kind: Literal["create", "alter", "ok", "drift"]
+    topic: str
+    spec: TopicSpec
+    changes: Mapping[str, str] = field(default_factory=dict)
+    detail: str = ""
+
+
+def plan_topics(
+    specs: Iterable[TopicSpec], existing: Mapping[str, ExistingTopic], *, namespace: str = ""
+) -> list[TopicAction]:
+    """Return what must happen for the cluster to match SPECS; pure, no I/O."""
+    actions: list[TopicAction] = []
+    for spec in specs:
+        full = f"{namespace}.{spec.name}" if namespace else spec.name
+        have = existing.get(full)
+        if have is None:
+            actions.append(TopicAction("create", full, spec))
+            continue
+        if have.partitions != spec.partitions:
+            detail = (
+                f"has {have.partitions} partitions, table says {spec.partitions}; "
+                "not changed (would break co-partitioning): recreate it"
+            )
+            actions.append(TopicAction("drift", full, spec, detail=detail))
+            continue
+        changes = {k: v for k, v in spec.configs().items() if have.configs.get(k) != v}
+        actions.append(TopicAction("alter" if changes else "ok", full, spec, changes=changes))
+    return actions
