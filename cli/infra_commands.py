@@ -11,8 +11,9 @@ from infra.settings import get_settings
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Start, stop and inspect the local Kafka broker and schema registry.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Start, stop and inspect the local Kafka broker and schema registry.", no_args_is_help=True
+)
 
 
 def _say(line: str) -> None:
@@ -21,14 +22,16 @@ def _say(line: str) -> None:
 
 @app.command()
 def up(
-    registry: bool = typer.Option(None, "--registry/--no-registry",
-                                  help="Also start the schema registry (default: settings)."),
+    registry: bool = typer.Option(
+        None, "--registry/--no-registry", help="Also start the schema registry (default: settings)."
+    ),
 ) -> None:
     """Start the local broker (and registry); idempotent."""
     settings = get_settings()
     endpoints = local.up(settings, with_registry=registry, progress=_say)
     console.print(f"[green]kafka[/green]    {endpoints.bootstrap_servers}")
-    console.print(f"[green]registry[/green] {endpoints.schema_registry_url or '(none: single-object encoding)'}")
+    registry_url = endpoints.schema_registry_url or "(none: single-object encoding)"
+    console.print(f"[green]registry[/green] {registry_url}")
     status()
 
 
@@ -47,6 +50,7 @@ def status() -> None:
         table.add_column(column)
     for s in local.status(get_settings()):
         state = "[green]running[/green]" if s.running else "[red]stopped[/red]"
-        table.add_row(s.name, state, s.version or "", s.address or "", str(s.pid or ""),
-                      str(s.log_path or ""))
+        table.add_row(
+            s.name, state, s.version or "", s.address or "", str(s.pid or ""), str(s.log_path or "")
+        )
     console.print(table)

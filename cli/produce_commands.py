@@ -27,7 +27,8 @@ from infra.clients import producer_config
 from infra.clock import wall_clock_us
 from infra.telemetry import RecordTracer, setup_tracing
 from producers.exceptions import SourceError
-from producers.publisher import Publisher, PublishStats, Row
+from producers.publisher import Publisher, PublishStats
+from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
 
 __all__ = ["app", "publish_rows"]
@@ -64,18 +65,24 @@ class _RateColumn(ProgressColumn):
 @contextmanager
 def _progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     columns = [
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TaskProgressColumn(), _RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err_console, transient=False,
-                  disable=not err_console.is_terminal) as progress:
+    with Progress(
+        *columns, console=err_console, transient=False, disable=not err_console.is_terminal
+    ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda sent: progress.update(task, completed=sent)
 
 
 def publish_rows(
     runtime: Runtime,
-    rows: Iterable[Row],
+    rows: Iterable[SourceRow],
     *,
     topic_name: str,
     record: str,
@@ -92,8 +99,9 @@ def publish_rows(
     tracer = RecordTracer(tracing, settings.tracing_sample_ratio)
     encode = runtime.serializer(record, topic)
     publisher: Publisher
-    config = producer_config(settings, runtime.endpoints.bootstrap_servers,
-                             **{"delivery.report.only.error": True})
+    config = producer_config(
+        settings, runtime.endpoints.bootstrap_servers, **{"delivery.report.only.error": True}
+    )
     config["on_delivery"] = lambda err, msg: publisher.on_delivery(err, msg)
     publisher = Publisher(Producer(config), topic, encode, validate, tracer, on_reject=on_reject)
     if total is None or (max_records is not None and max_records < total):
@@ -110,11 +118,19 @@ def _report(stats: PublishStats, topic: str) -> None:
     table = Table(title=f"produced to {topic}", header_style="bold cyan")
     for column in ("read", "sent", "delivered", "rejected", "failed", "rec/s"):
         table.add_column(column, justify="right")
-    table.add_row(str(stats.read), str(stats.sent), str(stats.delivered), str(stats.rejected),
-                  str(stats.failed + stats.undelivered), f"{stats.rate_per_sec:,.0f}")
+    table.add_row(
+        str(stats.read),
+        str(stats.sent),
+        str(stats.delivered),
+        str(stats.rejected),
+        str(stats.failed + stats.undelivered),
+        f"{stats.rate_per_sec:,.0f}",
+    )
     console.print(table)
     if stats.reasons:
-        console.print("rejections: " + ", ".join(f"{k} ×{v}" for k, v in stats.reasons.most_common()))
+        console.print(
+            "rejections: " + ", ".join(f"{k} x{v}" for k, v in stats.reasons.most_common())
+        )
 
 
 def _exit_code(stats: PublishStats) -> int:
@@ -125,8 +141,9 @@ def _exit_code(stats: PublishStats) -> int:
 
 @app.command()
 def market(
-    source: str = typer.Option(..., "--source", "-s",
-                               help="csv:PATH, parquet:PATH, synthetic[:k=v,...] or sample:GOOG"),
+    source: str = typer.Option(
+        ..., "--source", "-s", help="csv:PATH, parquet:PATH, synthetic[:k=v,...] or sample:GOOG"
+    ),
     max_records: int = typer.Option(None, "--max", help="Stop after this many records."),
     rate: float = typer.Option(None, "--rate", help="Throttle to this many records/s."),
 ) -> None:
@@ -146,9 +163,17 @@ def market(
         check(rec, now_us=wall_clock_us(), limits=limits)
 
     try:
-        stats = publish_rows(runtime, src.records(), topic_name=topic_name, record=record,
-                             validate=validate, max_records=max_records, rate=rate,
-                             total=src.total, on_reject=_RejectPrinter())
+        stats = publish_rows(
+            runtime,
+            src.records(),
+            topic_name=topic_name,
+            record=record,
+            validate=validate,
+            max_records=max_records,
+            rate=rate,
+            total=src.total,
+            on_reject=_RejectPrinter(),
+        )
     except SourceError as exc:
         fail(str(exc))
     _report(stats, runtime.settings.topic(topic_name))
@@ -175,9 +200,17 @@ def news(
         validate_news(rec, now_us=wall_clock_us(), limits=limits)
 
     try:
-        stats = publish_rows(runtime, src.records(), topic_name="news.items", record="NewsItem",
-                             validate=validate, max_records=max_records, rate=rate,
-                             total=src.total, on_reject=_RejectPrinter())
+        stats = publish_rows(
+            runtime,
+            src.records(),
+            topic_name="news.items",
+            record="NewsItem",
+            validate=validate,
+            max_records=max_records,
+            rate=rate,
+            total=src.total,
+            on_reject=_RejectPrinter(),
+        )
     except SourceError as exc:
         fail(str(exc))
     _report(stats, runtime.settings.topic("news.items"))

@@ -24,8 +24,12 @@ def _raw(data: bytes) -> Mapping[str, Any]:
 
 
 def tail_command(
-    topic: str = typer.Argument(..., help="Topic to read (namespace applied if it is a table name)."),
-    from_beginning: bool = typer.Option(False, "--from-beginning", help="Start at the oldest record."),
+    topic: str = typer.Argument(
+        ..., help="Topic to read (namespace applied if it is a table name)."
+    ),
+    from_beginning: bool = typer.Option(
+        False, "--from-beginning", help="Start at the oldest record."
+    ),
     max_records: int = typer.Option(20, "--max", help="Stop after N records (0: no limit)."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep waiting for new records."),
     key: str = typer.Option(None, "--key", help="Only records with this key (symbol)."),
@@ -42,11 +46,18 @@ def tail_command(
     except LookupError as exc:
         fail(str(exc))
     decode = runtime.deserializer(record) if record else _raw
-    request = TailRequest(name, from_beginning=from_beginning,
-                          max_records=max_records or None, follow=follow, key=key)
+    request = TailRequest(
+        name, from_beginning=from_beginning, max_records=max_records or None, follow=follow, key=key
+    )
     group = f"primestream-tail-{uuid.uuid4().hex[:8]}"
-    consumer = Consumer(consumer_config(runtime.settings, runtime.endpoints.bootstrap_servers,
-                                        group, **{"enable.auto.commit": False}))
+    consumer = Consumer(
+        consumer_config(
+            runtime.settings,
+            runtime.endpoints.bootstrap_servers,
+            group,
+            **{"enable.auto.commit": False},
+        )
+    )
     batch: list[Received] = []
     try:
         for received in tail(consumer, request, decode):

@@ -13,8 +13,9 @@ from infra.topics import topic_specs
 
 __all__ = ["app", "apply_all"]
 
-app = typer.Typer(help="Declare topics as code: apply the table, list what exists.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Declare topics as code: apply the table, list what exists.", no_args_is_help=True
+)
 
 _STYLE = {"create": "green", "alter": "yellow", "ok": "dim", "drift": "red"}
 
@@ -24,14 +25,18 @@ def apply_all(runtime: Runtime) -> list[tuple[str, str, str]]:
     admin = AdminClient(admin_config(runtime.settings, runtime.endpoints.bootstrap_servers))
     specs = topic_specs(runtime.settings)
     plan = apply_topics(admin, specs, namespace=runtime.settings.namespace)
-    rows = [(a.topic, a.kind, a.detail or ", ".join(f"{k}={v}" for k, v in a.changes.items()))
-            for a in plan]
+    rows = [
+        (a.topic, a.kind, a.detail or ", ".join(f"{k}={v}" for k, v in a.changes.items()))
+        for a in plan
+    ]
     registry = runtime.registry
     if registry is not None:
         from schemas.registry import register_all
 
         ids = register_all(registry, {a.spec.record: a.topic for a in plan if a.spec.record})
-        rows += [(subject, "schema", f"id {schema_id}") for subject, schema_id in sorted(ids.items())]
+        rows += [
+            (subject, "schema", f"id {schema_id}") for subject, schema_id in sorted(ids.items())
+        ]
     return rows
 
 
@@ -56,14 +61,21 @@ def list_command() -> None:
     runtime = Runtime()
     admin = AdminClient(admin_config(runtime.settings, runtime.endpoints.bootstrap_servers))
     existing = describe_topics(admin)
-    table = Table(title=f"topics on {runtime.endpoints.bootstrap_servers}", header_style="bold cyan")
+    table = Table(
+        title=f"topics on {runtime.endpoints.bootstrap_servers}", header_style="bold cyan"
+    )
     for column in ("topic", "value", "partitions", "cleanup", "retention.ms", "exists", "about"):
         table.add_column(column)
     for spec in topic_specs(runtime.settings):
         name = runtime.settings.topic(spec.name)
         have = existing.get(name)
         table.add_row(
-            name, spec.record or "raw bytes", str(spec.partitions), spec.cleanup_policy,
-            str(spec.retention_ms), "[green]yes[/green]" if have else "[red]no[/red]", spec.doc,
+            name,
+            spec.record or "raw bytes",
+            str(spec.partitions),
+            spec.cleanup_policy,
+            str(spec.retention_ms),
+            "[green]yes[/green]" if have else "[red]no[/red]",
+            spec.doc,
         )
     console.print(table)

@@ -85,7 +85,9 @@ def to_json_line(received: Received) -> str:
     return json.dumps(doc, default=_jsonable, sort_keys=False)
 
 
-def records_table(title: str, batch: Sequence[Received], *, columns: Iterable[str] | None = None) -> Table:
+def records_table(
+    title: str, batch: Sequence[Received], *, columns: Iterable[str] | None = None
+) -> Table:
     """Return a rich table of BATCH: partition, offset, then the record's fields."""
     flat = [flatten(r.value) if r.value is not None else {} for r in batch]
     names = list(columns) if columns is not None else _column_names(flat)
@@ -111,4 +113,6 @@ def _column_names(flat: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _numeric(flat: Sequence[Mapping[str, Any]], name: str) -> bool:
-    return any(isinstance(v.get(name), int | float | Decimal) for v in flat) and not name.startswith("ts")
+    return any(
+        isinstance(v.get(name), int | float | Decimal) for v in flat
+    ) and not name.startswith("ts")

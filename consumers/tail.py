@@ -62,8 +62,13 @@ def _received(message: Message, decode: Decoder) -> Received:
     except DecodeError as exc:
         error = f"undecodable: {exc.reason}"
     return Received(
-        message.topic() or "", message.partition() or 0, message.offset() or 0,
-        key, value, headers, error,
+        message.topic() or "",
+        message.partition() or 0,
+        message.offset() or 0,
+        key,
+        value,
+        headers,
+        error,
     )
 
 

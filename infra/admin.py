@@ -22,7 +22,9 @@ _TIMEOUT_SECS = 30.0
 _WATCHED_CONFIGS = ("cleanup.policy", "retention.ms", "min.insync.replicas")
 
 
-def describe_topics(admin: AdminClient, names: Iterable[str] | None = None) -> dict[str, ExistingTopic]:
+def describe_topics(
+    admin: AdminClient, names: Iterable[str] | None = None
+) -> dict[str, ExistingTopic]:
     """Return partitions and the watched configs of NAMES (default: every non-internal topic)."""
     metadata = admin.list_topics(timeout=_TIMEOUT_SECS)
     wanted = set(names) if names is not None else None

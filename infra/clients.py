@@ -20,9 +20,7 @@ def admin_config(settings: Settings, bootstrap_servers: str) -> dict[str, Any]:
     return _base(settings, bootstrap_servers)
 
 
-def producer_config(
-    settings: Settings, bootstrap_servers: str, **overrides: Any
-) -> dict[str, Any]:
+def producer_config(settings: Settings, bootstrap_servers: str, **overrides: Any) -> dict[str, Any]:
     """Return an idempotent, acks=all, compressed producer configuration.
 
     linger and batch size favour throughput; the idempotent producer keeps

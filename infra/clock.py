@@ -23,6 +23,7 @@ class ManualClock:
         self.now_us = start_us
 
     def __call__(self) -> int:
+        """Return the current time in µs."""
         return self.now_us
 
     def advance(self, micros: int) -> None:

@@ -93,13 +93,17 @@ class RecordTracer:
     """Give each produced record a `traceparent` header; record a span for a sampled few."""
 
     def __init__(self, tracing: Tracing | None, ratio: float, *, seed: int | None = None) -> None:
-        self._tracer = tracing.root_provider.get_tracer("primestream.producers") if tracing else None
+        self._tracer = (
+            tracing.root_provider.get_tracer("primestream.producers") if tracing else None
+        )
         self._ratio = ratio if tracing else 0.0
         # Trace ids need uniqueness, not secrecy: a fast PRNG seeded from the OS.
         self._rng = random.Random(seed)  # noqa: S311
         self.sampled = 0
 
-    def start(self, topic: str, key: str, partition: int | None = None) -> tuple[Headers, Span | None]:
+    def start(
+        self, topic: str, key: str, partition: int | None = None
+    ) -> tuple[Headers, Span | None]:
         """Return the headers for one record and, if sampled, its open PRODUCER span."""
         if self._tracer is None or self._rng.random() >= self._ratio:
             bits = self._rng.getrandbits(192)
@@ -107,7 +111,9 @@ class RecordTracer:
             return [(TRACEPARENT, value.encode())], None
         self.sampled += 1
         span = self._tracer.start_span(
-            f"send {topic}", kind=SpanKind.PRODUCER, attributes=_send_attributes(topic, key, partition)
+            f"send {topic}",
+            kind=SpanKind.PRODUCER,
+            attributes=_send_attributes(topic, key, partition),
         )
         carrier: dict[str, str] = {}
         inject(carrier, context=trace.set_span_in_context(span))
@@ -128,7 +134,9 @@ def _send_attributes(topic: str, key: str, partition: int | None) -> dict[str, A
     return attributes
 
 
-def parse_traceparent(headers: Sequence[tuple[str, bytes | None]] | Mapping[str, bytes] | None) -> tuple[str, str, bool] | None:
+def parse_traceparent(
+    headers: Sequence[tuple[str, bytes | None]] | Mapping[str, bytes] | None,
+) -> tuple[str, str, bool] | None:
     """Return (trace_id, span_id, sampled) from record headers, or None if absent/invalid."""
     if not headers:
         return None

@@ -15,28 +15,23 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from infra.telemetry import RecordTracer
+from producers.rows import SourceRow
 
-__all__ = ["Pacer", "PublishStats", "Publisher", "Row"]
+__all__ = ["Pacer", "PublishStats", "Publisher"]
 
 _PROGRESS_EVERY = 2048
-
-
-class Row(Protocol):
-    """What a source yields: a record, or an error for a row that could not be read."""
-
-    @property
-    def row(self) -> int | None: ...
-    @property
-    def record(self) -> dict[str, Any] | None: ...
-    @property
-    def error(self) -> str | None: ...
 
 
 class KafkaProducer(Protocol):
     """The part of confluent_kafka.Producer the publisher uses."""
 
     def produce(
-        self, topic: str, value: bytes, key: bytes, *, timestamp: int,
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        *,
+        timestamp: int,
         headers: list[tuple[str, bytes]],
     ) -> None: ...
     def poll(self, timeout: float) -> int: ...
@@ -69,8 +64,13 @@ class PublishStats:
 class Pacer:
     """Throttle to RATE records/s by sleeping in small steps (token bucket, no busy wait)."""
 
-    def __init__(self, rate: float, *, now: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._interval = 1.0 / rate
         self._now = now
         self._sleep = sleep
@@ -119,7 +119,7 @@ class Publisher:
 
     def publish(
         self,
-        rows: Iterable[Row],
+        rows: Iterable[SourceRow],
         *,
         max_records: int | None = None,
         rate: float | None = None,
@@ -137,7 +137,7 @@ class Publisher:
 
     def _loop(
         self,
-        rows: Iterable[Row],
+        rows: Iterable[SourceRow],
         max_records: int | None,
         pacer: Pacer | None,
         progress: Callable[[int], None] | None,
@@ -190,7 +190,9 @@ class Publisher:
             self._on_reject(row, reason)
 
 
-def _limited(rows: Iterable[Row], max_records: int | None, stats: PublishStats) -> Iterator[Row]:
+def _limited(
+    rows: Iterable[SourceRow], max_records: int | None, stats: PublishStats
+) -> Iterator[SourceRow]:
     if max_records is None:
         yield from rows
         return

@@ -17,8 +17,14 @@ def test_timestamps_render_as_utc_iso() -> None:
 
 
 def test_json_line_keeps_coordinates_trace_and_decimals() -> None:
-    received = Received("fills", 1, 42, "AAPL", stubs.fill(),
-                        {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
+    received = Received(
+        "fills",
+        1,
+        42,
+        "AAPL",
+        stubs.fill(),
+        {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+    )
     line = to_json_line(received)
     assert '"offset": 42' in line
     assert '"trace_id": "' + "a" * 32 in line

@@ -12,8 +12,19 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
     assert {s.partitions for s in specs} == {6}
     assert all(s.keyed_by_symbol for s in specs)
     names = {s.name for s in specs}
-    assert {"market.quotes", "market.bars", "news.items", "signals", "orders", "orders.rejected",
-            "orders.events", "alerts", "fills", "positions", "deadletter"} == names
+    assert {
+        "market.quotes",
+        "market.bars",
+        "news.items",
+        "signals",
+        "orders",
+        "orders.rejected",
+        "orders.events",
+        "alerts",
+        "fills",
+        "positions",
+        "deadletter",
+    } == names
 
 
 def test_positions_is_compacted_and_fills_are_kept_forever() -> None:
@@ -46,7 +57,9 @@ def test_plan_alters_only_the_configs_that_drifted() -> None:
     spec = next(s for s in topic_specs(_settings()) if s.name == "positions")
     configs = dict(spec.configs(), **{"cleanup.policy": "delete"})
 
-    (action,) = plan_topics([spec], {"positions": ExistingTopic("positions", spec.partitions, configs)})
+    (action,) = plan_topics(
+        [spec], {"positions": ExistingTopic("positions", spec.partitions, configs)}
+    )
 
     assert action.kind == "alter"
     assert dict(action.changes) == {"cleanup.policy": "compact"}

@@ -4,21 +4,14 @@ The real producer path is covered by tests/integration against the real broker.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from infra.telemetry import RecordTracer
 from producers.publisher import Pacer, Publisher
+from producers.rows import SourceRow
 from tests.kit import stubs
-
-
-@dataclass(frozen=True)
-class _Row:
-    row: int | None
-    record: dict[str, Any] | None
-    error: str | None = None
 
 
 class _RecordingProducer:
@@ -26,8 +19,15 @@ class _RecordingProducer:
         self.sent: list[tuple[str, bytes, bytes, int, list[tuple[str, bytes]]]] = []
         self.undelivered = undelivered
 
-    def produce(self, topic: str, value: bytes, key: bytes, *, timestamp: int,
-                headers: list[tuple[str, bytes]]) -> None:
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        *,
+        timestamp: int,
+        headers: list[tuple[str, bytes]],
+    ) -> None:
         self.sent.append((topic, value, key, timestamp, headers))
 
     def poll(self, timeout: float) -> int:
@@ -43,14 +43,24 @@ def _validate(rec: Mapping[str, Any]) -> None:
 
 
 def _publisher(producer: _RecordingProducer, rejects: list[tuple[int | None, str]]) -> Publisher:
-    return Publisher(producer, "market.quotes", lambda r: r["symbol"].encode(), _validate,
-                     RecordTracer(None, 0.0, seed=3), on_reject=lambda row, why: rejects.append((row, why)))
+    return Publisher(
+        producer,
+        "market.quotes",
+        lambda r: r["symbol"].encode(),
+        _validate,
+        RecordTracer(None, 0.0, seed=3),
+        on_reject=lambda row, why: rejects.append((row, why)),
+    )
 
 
 def test_invalid_rows_are_rejected_with_their_row_number_and_never_sent() -> None:
     producer, rejects = _RecordingProducer(), []
-    rows = [_Row(1, stubs.quote()), _Row(2, stubs.quote(bid=float("nan"))),
-            _Row(3, None, "bid 'abc' is not a number"), _Row(4, stubs.quote("MSFT"))]
+    rows = [
+        SourceRow(1, stubs.quote()),
+        SourceRow(2, stubs.quote(bid=float("nan"))),
+        SourceRow(3, None, "bid 'abc' is not a number"),
+        SourceRow(4, stubs.quote("MSFT")),
+    ]
 
     stats = _publisher(producer, rejects).publish(rows)
 
@@ -62,7 +72,9 @@ def test_invalid_rows_are_rejected_with_their_row_number_and_never_sent() -> Non
 def test_records_are_keyed_by_symbol_stamped_with_event_time_and_carry_traceparent() -> None:
     producer = _RecordingProducer()
 
-    _publisher(producer, []).publish([_Row(1, stubs.quote("AAPL", ts_event_us=stubs.T0_US + 999))])
+    _publisher(producer, []).publish(
+        [SourceRow(1, stubs.quote("AAPL", ts_event_us=stubs.T0_US + 999))]
+    )
 
     (topic, _, key, timestamp, headers) = producer.sent[0]
     assert (topic, key, timestamp) == ("market.quotes", b"AAPL", (stubs.T0_US + 999) // 1000)
@@ -71,7 +83,10 @@ def test_records_are_keyed_by_symbol_stamped_with_event_time_and_carry_tracepare
 
 def test_max_counts_sent_records_not_rejected_ones() -> None:
     producer = _RecordingProducer()
-    rows = [_Row(i, stubs.quote(bid=float("nan")) if i % 2 else stubs.quote(seq=i)) for i in range(100)]
+    rows = [
+        SourceRow(i, stubs.quote(bid=float("nan")) if i % 2 else stubs.quote(seq=i))
+        for i in range(100)
+    ]
 
     stats = _publisher(producer, []).publish(rows, max_records=10)
 
@@ -84,12 +99,14 @@ def test_undelivered_and_failed_records_are_not_counted_as_delivered() -> None:
     publisher = _publisher(producer, [])
     publisher.on_delivery("Broker: Message size too large", None)
 
-    stats = publisher.publish([_Row(i, stubs.quote(seq=i)) for i in range(5)])
+    stats = publisher.publish([SourceRow(i, stubs.quote(seq=i)) for i in range(5)])
 
     assert (stats.sent, stats.failed, stats.undelivered, stats.delivered) == (5, 1, 1, 3)
 
 
-@pytest.mark.parametrize(("rate", "records", "expected_secs"), [(100.0, 50, 0.5), (1000.0, 2000, 2.0)])
+@pytest.mark.parametrize(
+    ("rate", "records", "expected_secs"), [(100.0, 50, 0.5), (1000.0, 2000, 2.0)]
+)
 def test_pacer_sleeps_to_hold_the_rate(rate: float, records: int, expected_secs: float) -> None:
     now = [0.0]
     pacer = Pacer(rate, now=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))

@@ -1,0 +1,1 @@
+"""Downstream readers: tail, export, replay, reports."""

@@ -1,0 +1,1 @@
+"""Publishers of market data and news: sources, validation, and the Kafka publisher."""

@@ -1,0 +1,1 @@
+"""Market data sources: files, synthetic, and bundled samples."""

@@ -1,0 +1,1 @@
+"""News sources and their VADER sentiment scoring."""

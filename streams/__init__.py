@@ -1,0 +1,1 @@
+"""The faust-streaming app: signals, risk, execution, positions."""
