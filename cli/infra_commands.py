@@ -54,3 +54,15 @@ def status() -> None:
             s.name, state, s.version or "", s.address or "", str(s.pid or ""), str(s.log_path or "")
         )
     console.print(table)
+
+
+@app.command()
+def fetch() -> None:
+    """Resolve the broker jars and the registry app (once; cached), start nothing."""
+    from infra.jars import apicurio_app, kafka_classpath, kafka_jar_version
+
+    settings = get_settings()
+    jars = kafka_classpath(settings.dist_dir, progress=_say)
+    console.print(f"kafka {kafka_jar_version(jars)}: {len(jars)} jars resolved")
+    if settings.registry and settings.schema_registry_url is None:
+        console.print(f"registry app: {apicurio_app(settings.dist_dir, progress=_say)}")

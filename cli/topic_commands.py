@@ -25,7 +25,7 @@ def apply_all(runtime: Runtime) -> list[tuple[str, str, str]]:
     admin = AdminClient(admin_config(runtime.settings, runtime.endpoints.bootstrap_servers))
     specs = topic_specs(runtime.settings)
     plan = apply_topics(admin, specs, namespace=runtime.settings.namespace)
-    rows = [
+    rows: list[tuple[str, str, str]] = [
         (a.topic, a.kind, a.detail or ", ".join(f"{k}={v}" for k, v in a.changes.items()))
         for a in plan
     ]

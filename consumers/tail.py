@@ -50,11 +50,17 @@ def _start_offsets(consumer: Consumer, request: TailRequest) -> list[TopicPartit
     return assignment
 
 
+def _text(value: str | bytes | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
 def _received(message: Message, decode: Decoder) -> Received:
-    raw_headers = message.headers() or []
-    headers = {k: (v or b"").decode("utf-8", "replace") for k, v in raw_headers}
+    raw = message.headers() or []
+    headers = {k: _text(v) for k, v in (raw.items() if isinstance(raw, dict) else raw)}
     key_bytes = message.key()
-    key = key_bytes.decode("utf-8", "replace") if isinstance(key_bytes, bytes) else None
+    key = _text(key_bytes) if key_bytes is not None else None
     value: Mapping[str, Any] | None = None
     error: str | None = None
     try:

@@ -18,6 +18,10 @@ def _default_home() -> Path:
     return Path.home() / ".cache" / "primestream"
 
 
+def _default_dist() -> Path:
+    return Path.home() / ".cache" / "primestream" / "dist"
+
+
 class Settings(BaseSettings):
     """Typed, frozen settings; every field is `PRIMESTREAM_<FIELD>` in the environment.
 
@@ -60,6 +64,11 @@ class Settings(BaseSettings):
     home: Path = Field(
         default_factory=_default_home,
         description="State directory of the local infra: data, logs, pids, unpacked registry.",
+    )
+    dist_dir: Path = Field(
+        default_factory=_default_dist,
+        description="Cache of the resolved broker classpath and unpacked registry, shared by "
+        "every home (the jars themselves stay in ~/.m2).",
     )
     kafka_port: int = Field(default=9092, description="Local broker port (0 = any free port).")
     registry_port: int = Field(default=8081, description="Local registry port (0 = any free port).")

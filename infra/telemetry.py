@@ -29,10 +29,18 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 
 from infra.settings import Settings
 
-__all__ = ["TRACEPARENT", "RecordTracer", "Tracing", "parse_traceparent", "setup_tracing"]
+__all__ = [
+    "TRACEPARENT",
+    "Headers",
+    "RecordTracer",
+    "Tracing",
+    "parse_traceparent",
+    "setup_tracing",
+]
 
 TRACEPARENT = "traceparent"
-Headers = list[tuple[str, bytes]]
+Headers = list[tuple[str, str | bytes | None]]
+"""Kafka record headers, as confluent-kafka takes them."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,8 @@ class RecordTracer:
         if self._tracer is None or self._rng.random() >= self._ratio:
             bits = self._rng.getrandbits(192)
             value = f"00-{bits >> 64:032x}-{(bits & 0xFFFFFFFFFFFFFFFF) or 1:016x}-00"
-            return [(TRACEPARENT, value.encode())], None
+            headers: Headers = [(TRACEPARENT, value.encode())]
+            return headers, None
         self.sampled += 1
         span = self._tracer.start_span(
             f"send {topic}",
@@ -117,7 +126,8 @@ class RecordTracer:
         )
         carrier: dict[str, str] = {}
         inject(carrier, context=trace.set_span_in_context(span))
-        return [(k, v.encode()) for k, v in carrier.items()], span
+        injected: Headers = [(k, v.encode()) for k, v in carrier.items()]
+        return injected, span
 
 
 def _send_attributes(topic: str, key: str, partition: int | None) -> dict[str, Any]:

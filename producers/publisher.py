@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from infra.telemetry import RecordTracer
+from infra.telemetry import Headers, RecordTracer
 from producers.rows import SourceRow
 
 __all__ = ["Pacer", "PublishStats", "Publisher"]
@@ -32,7 +32,7 @@ class KafkaProducer(Protocol):
         key: bytes,
         *,
         timestamp: int,
-        headers: list[tuple[str, bytes]],
+        headers: Headers,
     ) -> None: ...
     def poll(self, timeout: float) -> int: ...
     def flush(self, timeout: float) -> int: ...

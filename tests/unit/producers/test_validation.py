@@ -189,3 +189,51 @@ def test_limits_from_settings() -> None:
     limits = ValidationLimits.from_settings(settings)
 
     assert limits == ValidationLimits(5.0, 10, frozenset({"AAPL", "MSFT"}))
+
+
+def test_quote_fast_path_agrees_with_the_rule_table() -> None:
+    import random
+
+    from producers.validation import validate
+
+    rng = random.Random(4)
+    limits = ValidationLimits(symbols=frozenset({"AAPL", "MSFT"}))
+    now = 1_704_205_800_000_000
+    odd_values = [
+        0.0,
+        -1.0,
+        float("nan"),
+        float("inf"),
+        1e-9,
+        100.0,
+        100.01,
+        99.99,
+        5,
+        True,
+        "1",
+        None,
+    ]
+    for _ in range(20_000):
+        rec = {
+            "symbol": rng.choice(["AAPL", "MSFT", "IBM", "aapl", ""]),
+            "ts_event_us": now,
+            "ts_ingest_us": now,
+            "bid": 100.0,
+            "ask": 100.01,
+            "bid_size": 100.0,
+            "ask_size": 200.0,
+            "last": None,
+            "seq": 1,
+        }
+        for field in rng.sample(["bid", "ask", "bid_size", "ask_size", "last", "seq"], 2):
+            rec[field] = rng.choice(odd_values)
+        rec["ts_event_us"] = now + rng.choice([-1, 0, 1, 300_000_000, 300_000_001, -now])
+
+        outcomes = []
+        for check in (validate_quote, lambda r, **kw: validate("quote", r, **kw)):
+            try:
+                check(rec, now_us=now, limits=limits)
+                outcomes.append("ok")
+            except ValidationError as exc:
+                outcomes.append(exc.reason)
+        assert outcomes[0] == outcomes[1], rec

@@ -1,0 +1,171 @@
+"""`primestream demo`: the whole loop on a local broker, from nothing to decoded records."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import typer
+from confluent_kafka import Consumer, TopicPartition
+from rich.rule import Rule
+from rich.table import Table
+
+from cli.context import Runtime, console
+from cli.produce_commands import publish_rows
+from cli.topic_commands import apply_all
+from consumers.render import records_table
+from consumers.tail import TailRequest, tail
+from infra import local
+from infra.clients import consumer_config
+from infra.clock import wall_clock_us
+from infra.settings import get_settings
+from producers.publisher import PublishStats
+from producers.rows import SourceRow
+from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
+
+__all__ = ["demo_command"]
+
+_SAMPLES = Path(__file__).resolve().parent.parent / "producers"
+_QUOTE_COLUMNS = ("symbol", "ts_event_us", "bid", "ask", "bid_size", "ask_size", "seq")
+_NEWS_COLUMNS = ("symbol", "ts_event_us", "headline", "sentiment.compound", "source")
+_BAR_COLUMNS = ("symbol", "ts_event_us", "open", "high", "low", "close", "volume")
+
+
+def _say(line: str) -> None:
+    console.print(f"[dim]·[/dim] {line}", highlight=False)
+
+
+def _validator(
+    check: Callable[..., None], limits: ValidationLimits
+) -> Callable[[Mapping[str, Any]], None]:
+    return lambda rec: check(rec, now_us=wall_clock_us(), limits=limits)
+
+
+def _produce_samples(runtime: Runtime, quotes: int) -> list[tuple[str, str, PublishStats]]:
+    from producers.market.base import parse_source
+    from producers.news.sources import parse_news_source
+
+    limits = ValidationLimits.from_settings(runtime.settings)
+    inputs: list[tuple[str, str, str, Iterable[SourceRow], Callable[..., None]]] = []
+    for spec in (
+        "sample:GOOG",
+        f"synthetic:symbols=AAPL,MSFT,GOOG,AMZN,TSLA,seed=7,count={quotes}",
+        f"csv:{_SAMPLES / 'market' / 'samples' / 'quotes.csv'}",
+    ):
+        source = parse_source(spec, clock=wall_clock_us)
+        topic, record = (
+            ("market.quotes", "Quote") if source.kind == "quote" else ("market.bars", "Bar")
+        )
+        check = validate_quote if source.kind == "quote" else validate_bar
+        inputs.append((spec, topic, record, source.records(), check))
+    for spec in (
+        f"jsonl:{_SAMPLES / 'news' / 'samples' / 'news.jsonl'}",
+        "synthetic:symbols=AAPL,MSFT,GOOG,AMZN,TSLA,seed=11,count=200",
+    ):
+        inputs.append(
+            (
+                spec,
+                "news.items",
+                "NewsItem",
+                parse_news_source(spec, clock=wall_clock_us).records(),
+                validate_news,
+            )
+        )
+    results = []
+    for spec, topic, record, rows, check in inputs:
+        _say(f"producing [bold]{spec.split(',')[0]}[/bold] → {runtime.settings.topic(topic)}")
+        stats = publish_rows(
+            runtime, rows, topic_name=topic, record=record, validate=_validator(check, limits)
+        )
+        results.append((spec, topic, stats))
+    return results
+
+
+def _show_latest(runtime: Runtime, topic_name: str, columns: tuple[str, ...], n: int) -> None:
+    topic = runtime.settings.topic(topic_name)
+    record = runtime.record_of(topic)
+    assert record is not None
+    consumer = Consumer(
+        consumer_config(
+            runtime.settings, runtime.endpoints.bootstrap_servers, f"demo-{uuid.uuid4().hex[:8]}"
+        )
+    )
+    try:
+        batch = list(
+            tail(consumer, TailRequest(topic, max_records=n), runtime.deserializer(record))
+        )
+    finally:
+        consumer.close()
+    console.print(records_table(f"latest {topic} (decoded)", batch, columns=columns))
+
+
+def _end_offsets(runtime: Runtime, topics: Iterable[str]) -> dict[str, int]:
+    consumer = Consumer(
+        consumer_config(
+            runtime.settings, runtime.endpoints.bootstrap_servers, f"demo-{uuid.uuid4().hex[:8]}"
+        )
+    )
+    try:
+        counts = {}
+        for name in topics:
+            topic = runtime.settings.topic(name)
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            counts[topic] = sum(
+                high - low
+                for low, high in (
+                    consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                    for p in metadata.partitions
+                )
+            )
+        return counts
+    finally:
+        consumer.close()
+
+
+def _counts_table(results: list[tuple[str, str, PublishStats]], totals: Mapping[str, int]) -> Table:
+    table = Table(title="records produced", header_style="bold cyan")
+    for column in ("input", "topic", "sent", "delivered", "rejected", "rec/s"):
+        table.add_column(column, justify="left" if column in ("input", "topic") else "right")
+    for spec, topic, stats in results:
+        table.add_row(
+            spec.split(",")[0][-48:],
+            topic,
+            f"{stats.sent:,}",
+            f"{stats.delivered:,}",
+            f"{stats.rejected:,}",
+            f"{stats.rate_per_sec:,.0f}",
+        )
+    for topic, count in totals.items():
+        table.add_row("[dim]on the topic now[/dim]", topic, f"{count:,}", "", "", "")
+    return table
+
+
+def demo_command(
+    quotes: int = typer.Option(50_000, "--quotes", help="Synthetic quotes to produce."),
+    keep: bool = typer.Option(False, "--keep", help="Leave the local infra running afterwards."),
+) -> None:
+    """Start the local infra, apply topics, produce the samples, show decoded records, stop."""
+    settings = get_settings()
+    started_here = settings.uses_local_broker and not any(s.running for s in local.status(settings))
+    console.print(Rule("primestream demo"))
+    try:
+        local.up(settings, progress=_say)
+        for service in local.status(settings):
+            if service.running:
+                _say(f"{service.name} {service.version or ''} at {service.address}")
+        runtime = Runtime(settings)
+        created = [row for row in apply_all(runtime) if row[1] in ("create", "schema")]
+        _say(f"topics applied ({len(created)} topics created or schemas registered)")
+        results = _produce_samples(runtime, quotes)
+        console.print(Rule("decoded records"))
+        _show_latest(runtime, "market.quotes", _QUOTE_COLUMNS, 5)
+        _show_latest(runtime, "market.bars", _BAR_COLUMNS, 5)
+        _show_latest(runtime, "news.items", _NEWS_COLUMNS, 8)
+        totals = _end_offsets(runtime, ("market.quotes", "market.bars", "news.items"))
+        console.print(_counts_table(results, totals))
+    finally:
+        if started_here and not keep:
+            for line in local.down(settings):
+                _say(line)

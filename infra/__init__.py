@@ -1,0 +1,1 @@
+"""Local infra: settings, the Kafka broker and registry processes, topics as code, telemetry."""

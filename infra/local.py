@@ -1,0 +1,243 @@
+"""The local infra facade for the CLI and the test fixture: up, down, status, resolve_endpoints.
+
+What `up` started is kept in `<home>/run/state.json` (pids, ports, start times, log paths);
+a recorded pid that is gone, or no longer our java, counts as not running. Each home is
+independent: its JVMs carry `-Dprimestream.home=<home>` and only those are ever stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from infra.broker import LocalKafka
+from infra.exceptions import NoBrokerError
+from infra.process import ServiceRecord, find_marked_pids, marker_args, stop_process
+from infra.registry import LocalRegistry
+from infra.settings import Settings
+
+__all__ = [
+    "Endpoints",
+    "ServiceStatus",
+    "down",
+    "load_state",
+    "resolve_endpoints",
+    "save_state",
+    "state_path",
+    "status",
+    "up",
+]
+
+Progress = Callable[[str], None]
+
+SERVICES = ("kafka", "registry")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where clients connect: the bootstrap servers and the ccompat registry URL (or None)."""
+
+    bootstrap_servers: str
+    schema_registry_url: str | None
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One local service as `infra status` shows it."""
+
+    name: str
+    running: bool
+    pid: int | None
+    address: str | None
+    version: str | None
+    log_path: Path | None
+
+
+class _Service(Protocol):
+    def start(self) -> ServiceRecord: ...
+
+
+def state_path(home: Path) -> Path:
+    """Return the state file of the infra in HOME."""
+    return home / "run" / "state.json"
+
+
+def load_state(path: Path) -> dict[str, ServiceRecord]:
+    """Return the recorded services by name; a missing or unreadable file records none."""
+    try:
+        data = json.loads(path.read_text())
+        return {
+            name: ServiceRecord.from_json(entry) for name, entry in dict(data["services"]).items()
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        # Unreadable state is no state: `down` still finds our JVMs by their marker.
+        return {}
+
+
+def save_state(path: Path, services: dict[str, ServiceRecord]) -> None:
+    """Write SERVICES to PATH atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"services": {name: record.to_json() for name, record in services.items()}}
+    scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    scratch.write_text(json.dumps(payload, indent=2) + "\n")
+    scratch.replace(path)
+
+
+def _running(services: dict[str, ServiceRecord]) -> dict[str, ServiceRecord]:
+    return {name: record for name, record in services.items() if record.is_running()}
+
+
+@contextlib.contextmanager
+def _locked(home: Path) -> Iterator[None]:
+    # One `up`/`down` per home at a time: a second one waits instead of starting twins.
+    lock_path = home / "run" / "lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stop_orphans(home: Path, name: str) -> list[str]:
+    markers = marker_args(home, name)
+    return [
+        stop_process(pid, markers).describe(f"{name} (unrecorded)")
+        for pid in find_marked_pids(markers)
+    ]
+
+
+def _start(name: str, service: _Service, home: Path, say: Progress) -> ServiceRecord:
+    # A JVM of this home that the state file lost would hold the data dir or the port.
+    for line in _stop_orphans(home, name):
+        say(line)
+    record = service.start()
+    say(f"{name}: {record.version or '?'} up at {record.address} (pid {record.pid})")
+    return record
+
+
+def _start_all(
+    wanted: dict[str, _Service], services: dict[str, ServiceRecord], home: Path, say: Progress
+) -> None:
+    # Broker and registry are independent: their JVMs start side by side to halve the wait.
+    with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
+        futures = {name: pool.submit(_start, name, svc, home, say) for name, svc in wanted.items()}
+    errors: list[BaseException] = []
+    for name, future in futures.items():
+        error = future.exception()
+        if error is None:
+            services[name] = future.result()
+        else:
+            errors.append(error)
+    save_state(state_path(home), services)
+    if errors:
+        for other in errors[1:]:
+            errors[0].add_note(f"also: {other}")
+        raise errors[0]
+
+
+def up(
+    settings: Settings, *, with_registry: bool | None = None, progress: Progress | None = None
+) -> Endpoints:
+    """Start the local broker (and registry) unless running; return where they listen.
+
+    Nothing is started for Kafka when `settings.bootstrap_servers` is set, nor a registry
+    when `settings.schema_registry_url` is. WITH_REGISTRY defaults to `settings.registry`
+    with no registry URL configured. Raises BrokerStartError / RegistryStartError /
+    JarResolutionError; a service that did start stays recorded for `down`.
+    """
+    want_registry = settings.registry if with_registry is None else with_registry
+    want_registry = want_registry and settings.schema_registry_url is None
+    say: Progress = progress or (lambda _line: None)
+    path = state_path(settings.home)
+    with _locked(settings.home):
+        services = _running(load_state(path))
+        wanted: dict[str, _Service] = {}
+        if settings.bootstrap_servers is None:
+            wanted["kafka"] = LocalKafka(settings, progress=progress)
+        if want_registry:
+            wanted["registry"] = LocalRegistry(settings, progress=progress)
+        for name in [name for name in wanted if name in services]:
+            record = services[name]
+            say(f"{name}: already running at {record.address} (pid {record.pid})")
+            del wanted[name]
+        _start_all(wanted, services, settings.home, say)
+    bootstrap = settings.bootstrap_servers or services["kafka"].address
+    local_registry = services.get("registry")
+    use_local = local_registry is not None and (want_registry or settings.registry)
+    local_url = local_registry.address if local_registry is not None and use_local else None
+    return Endpoints(bootstrap, settings.schema_registry_url or local_url)
+
+
+def down(settings: Settings, *, progress: Progress | None = None) -> list[str]:
+    """Stop what `up` started in `settings.home` (and any stray JVM of that home).
+
+    Returns one line per service, e.g. "kafka: stopped (pid 123, SIGTERM, 2.1 s)".
+    """
+    path = state_path(settings.home)
+    lines: list[str] = []
+    with _locked(settings.home):
+        services = load_state(path)
+        for name in SERVICES:
+            record = services.pop(name, None)
+            if record is None:
+                lines.append(f"{name}: not running")
+            else:
+                lines.append(stop_process(record.pid, record.markers).describe(name))
+            lines += _stop_orphans(settings.home, name)
+            save_state(path, services)
+            if progress is not None:
+                progress(lines[-1])
+    return lines
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    """Return the state of the local broker and registry of `settings.home`."""
+    services = load_state(state_path(settings.home))
+    default_logs = {
+        "kafka": LocalKafka(settings).log_path,
+        "registry": LocalRegistry(settings).log_path,
+    }
+    result = []
+    for name in SERVICES:
+        record = services.get(name)
+        if record is not None and record.is_running():
+            result.append(
+                ServiceStatus(
+                    name, True, record.pid, record.address, record.version, record.log_path
+                )
+            )
+        else:
+            last_log = default_logs[name] if default_logs[name].exists() else None
+            result.append(ServiceStatus(name, False, None, None, None, last_log))
+    return result
+
+
+def resolve_endpoints(settings: Settings) -> Endpoints:
+    """Return the configured endpoints, else those of the running local infra.
+
+    Raises NoBrokerError when no bootstrap servers are set and no local broker runs.
+    The registry is `settings.schema_registry_url`, else the local one if running, else
+    None (always None with `settings.registry` off and no URL).
+    """
+    services = _running(load_state(state_path(settings.home)))
+    bootstrap = settings.bootstrap_servers
+    if bootstrap is None:
+        kafka = services.get("kafka")
+        if kafka is None:
+            raise NoBrokerError(
+                "no broker: set PRIMESTREAM_BOOTSTRAP_SERVERS or run `primestream infra up`"
+            )
+        bootstrap = kafka.address
+    registry_url = settings.schema_registry_url
+    if registry_url is None and settings.registry and "registry" in services:
+        registry_url = services["registry"].address
+    return Endpoints(bootstrap, registry_url)

@@ -1,0 +1,20 @@
+"""Run every benchmark in turn: `make bench` (python -m tests.bench [NAME ...])."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+BENCHES = ("bench_codec", "bench_producer")
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(BENCHES)
+    for name in names:
+        print(f"\n=== {name} ===", flush=True)
+        sys.argv = [name]
+        runpy.run_module(f"tests.bench.{name}", run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
