@@ -33,6 +33,17 @@ _NEWS_COLUMNS = ("symbol", "ts_event_us", "headline", "sentiment.compound", "sou
 _BAR_COLUMNS = ("symbol", "ts_event_us", "open", "high", "low", "close", "volume")
 
 
+_PRODUCTS = {"kafka": "Apache Kafka", "registry": "Apicurio Registry"}
+
+
+def _label(spec: str) -> str:
+    """Return a short name of an input spec: csv:quotes.csv, synthetic, sample:GOOG."""
+    scheme, _, rest = spec.partition(":")
+    if scheme in ("csv", "parquet", "jsonl"):
+        return f"{scheme}:{Path(rest).name}"
+    return spec if scheme == "sample" else scheme
+
+
 def _say(line: str) -> None:
     console.print(f"[dim]·[/dim] {line}", highlight=False)
 
@@ -75,7 +86,7 @@ def _produce_samples(runtime: Runtime, quotes: int) -> list[tuple[str, str, Publ
         )
     results = []
     for spec, topic, record, rows, check in inputs:
-        _say(f"producing [bold]{spec.split(',')[0]}[/bold] → {runtime.settings.topic(topic)}")
+        _say(f"producing [bold]{_label(spec)}[/bold] → {runtime.settings.topic(topic)}")
         stats = publish_rows(
             runtime, rows, topic_name=topic, record=record, validate=_validator(check, limits)
         )
@@ -130,7 +141,7 @@ def _counts_table(results: list[tuple[str, str, PublishStats]], totals: Mapping[
         table.add_column(column, justify="left" if column in ("input", "topic") else "right")
     for spec, topic, stats in results:
         table.add_row(
-            spec.split(",")[0][-48:],
+            _label(spec),
             topic,
             f"{stats.sent:,}",
             f"{stats.delivered:,}",
@@ -154,7 +165,8 @@ def demo_command(
         local.up(settings, progress=_say)
         for service in local.status(settings):
             if service.running:
-                _say(f"{service.name} {service.version or ''} at {service.address}")
+                product = _PRODUCTS.get(service.name, service.name)
+                _say(f"[bold]{product} {service.version or ''}[/bold] at {service.address}")
         runtime = Runtime(settings)
         created = [row for row in apply_all(runtime) if row[1] in ("create", "schema")]
         _say(f"topics applied ({len(created)} topics created or schemas registered)")

@@ -98,12 +98,14 @@ def publish_rows(
     tracing = setup_tracing(settings)
     tracer = RecordTracer(tracing, settings.tracing_sample_ratio)
     encode = runtime.serializer(record, topic)
-    publisher: Publisher
     config = producer_config(
         settings, runtime.endpoints.bootstrap_servers, **{"delivery.report.only.error": True}
     )
-    config["on_delivery"] = lambda err, msg: publisher.on_delivery(err, msg)
-    publisher = Publisher(Producer(config), topic, encode, validate, tracer, on_reject=on_reject)
+    stats = PublishStats()
+    config["on_delivery"] = stats.on_delivery
+    publisher = Publisher(
+        Producer(config), topic, encode, validate, tracer, on_reject=on_reject, stats=stats
+    )
     if total is None or (max_records is not None and max_records < total):
         total = max_records
     try:

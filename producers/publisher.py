@@ -55,6 +55,16 @@ class PublishStats:
         """Records the broker acknowledged."""
         return self.sent - self.failed - self.undelivered
 
+    def on_delivery(self, err: Any, _msg: Any) -> None:
+        """Count a failed delivery; wire it as the producer's `on_delivery`.
+
+        It lives on the stats, not the publisher, so the producer's callback does not
+        hold the publisher (and with it the producer) in a reference cycle.
+        """
+        if err is not None:
+            self.failed += 1
+            self.reasons[f"delivery: {err}"] += 1
+
     @property
     def rate_per_sec(self) -> float:
         """Sent records per second of the run."""
@@ -101,6 +111,7 @@ class Publisher:
         tracer: RecordTracer,
         *,
         on_reject: RejectHandler | None = None,
+        stats: PublishStats | None = None,
     ) -> None:
         self._producer = producer
         self._topic = topic
@@ -109,13 +120,7 @@ class Publisher:
         self._tracer = tracer
         self._on_reject = on_reject
         self._keys: dict[str, bytes] = {}
-        self.stats = PublishStats()
-
-    def on_delivery(self, err: Any, _msg: Any) -> None:
-        """Count a failed delivery (wired as the producer's `on_delivery`)."""
-        if err is not None:
-            self.stats.failed += 1
-            self.stats.reasons[f"delivery: {err}"] += 1
+        self.stats = stats if stats is not None else PublishStats()
 
     def publish(
         self,

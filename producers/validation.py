@@ -12,7 +12,6 @@ import numbers
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from producers.exceptions import ValidationError
@@ -334,11 +333,18 @@ def validate(kind: RecordKind, rec: Record, *, now_us: int, limits: ValidationLi
 
 
 _INF = math.inf
+_WELL_FORMED: set[str] = set()
+_WELL_FORMED_MAX = 100_000
 
 
-@lru_cache(maxsize=8192)
-def _symbol_accepted(symbol: str, limits: ValidationLimits) -> bool:
-    return _symbol("symbol", {"symbol": symbol}, 0, limits) is None
+def _well_formed(symbol: object) -> bool:
+    """Remember symbols that match SYMBOL_PATTERN: a set lookup is cheaper than the regex."""
+    if symbol in _WELL_FORMED:
+        return True
+    ok = isinstance(symbol, str) and SYMBOL_PATTERN.fullmatch(symbol) is not None
+    if ok and len(_WELL_FORMED) < _WELL_FORMED_MAX:
+        _WELL_FORMED.add(symbol)  # type: ignore[arg-type]  # ok implies str
+    return ok
 
 
 def _plain_quote_ok(rec: Record, now_us: int, limits: ValidationLimits) -> bool:
@@ -347,9 +353,15 @@ def _plain_quote_ok(rec: Record, now_us: int, limits: ValidationLimits) -> bool:
     Equivalent to QUOTE_RULES for plain floats and ints (NaN fails every comparison), so
     a False only means "let the rule table decide and name the reason".
     """
-    bid, ask, bid_size, ask_size = rec["bid"], rec["ask"], rec["bid_size"], rec["ask_size"]
-    last, ts_event, ts_ingest = rec.get("last"), rec["ts_event_us"], rec["ts_ingest_us"]
-    seq, symbol = rec.get("seq", 0), rec["symbol"]
+    bid = rec["bid"]
+    ask = rec["ask"]
+    bid_size = rec["bid_size"]
+    ask_size = rec["ask_size"]
+    last = rec.get("last")
+    ts_event = rec["ts_event_us"]
+    ts_ingest = rec["ts_ingest_us"]
+    seq = rec.get("seq", 0)
+    symbol = rec["symbol"]
     horizon = now_us + limits.max_future_secs * 1_000_000
     return (
         type(bid) is float
@@ -366,8 +378,8 @@ def _plain_quote_ok(rec: Record, now_us: int, limits: ValidationLimits) -> bool:
         and 0 < ts_ingest <= horizon
         and type(seq) is int
         and seq >= 0
-        and type(symbol) is str
-        and _symbol_accepted(symbol, limits)
+        and _well_formed(symbol)
+        and (not limits.symbols or symbol in limits.symbols)
     )
 
 

@@ -97,7 +97,7 @@ def test_max_counts_sent_records_not_rejected_ones() -> None:
 def test_undelivered_and_failed_records_are_not_counted_as_delivered() -> None:
     producer = _RecordingProducer(undelivered=1)
     publisher = _publisher(producer, [])
-    publisher.on_delivery("Broker: Message size too large", None)
+    publisher.stats.on_delivery("Broker: Message size too large", None)
 
     stats = publisher.publish([SourceRow(i, stubs.quote(seq=i)) for i in range(5)])
 
