@@ -115,3 +115,41 @@ def test_pacer_sleeps_to_hold_the_rate(rate: float, records: int, expected_secs:
         pacer.wait()
 
     assert now[0] == pytest.approx(expected_secs, abs=1.5 / rate)
+
+
+class _FullQueueProducer(_RecordingProducer):
+    """Refuses every other produce with BufferError, as librdkafka does when its queue is full."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals = 0
+        self.polls = 0
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        *,
+        timestamp: int,
+        headers: list[tuple[str, bytes]],
+    ) -> None:
+        if self.refusals <= len(self.sent):
+            self.refusals += 1
+            raise BufferError("Local: Queue full")
+        super().produce(topic, value, key, timestamp=timestamp, headers=headers)
+
+    def poll(self, timeout: float) -> int:
+        self.polls += 1
+        return 0
+
+
+def test_a_full_local_queue_is_drained_and_nothing_is_lost() -> None:
+    producer = _FullQueueProducer()
+
+    stats = _publisher(producer, []).publish([SourceRow(i, stubs.quote(seq=i)) for i in range(50)])
+
+    assert len(producer.sent) == 50
+    assert stats.sent == 50
+    assert producer.refusals == 50
+    assert producer.polls >= 50

@@ -1,0 +1,221 @@
+"""The strategy contract: a pure function of indicator snapshots returning a `StrategyView`.
+
+A strategy is called as `strategy(snapshot, previous, price, params)`:
+
+- `snapshot` maps indicator names (`sma_10`, `bbands_20_2.upper`, ...) to the values of the
+  indicators that are *ready*; a missing key means "still warming up", and the strategy
+  then returns None. A NaN or infinite value is treated the same way: no signal is better
+  than a signal computed from corrupt data.
+- `previous` is the snapshot of the symbol's previous update, or None on the first update
+  and after a gap (see `streams.strategies.gaps`). Strategies that compare with it
+  (`uses_previous`, the crossover type) return None without it.
+- `price` is the reference price of the update (the bar's close).
+- `params` are the strategy's complete parameters, as `Strategy.resolve` returns them.
+
+Two firing styles exist. *Crossing* strategies fire once, on the update where a line
+crosses another. *Level* strategies (`uses_previous=False`) fire on every update while
+their condition holds; consumers treat a view as "what the strategy wants now".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from streams.exceptions import ParamError
+
+__all__ = [
+    "CONFIDENCE",
+    "IndicatorParams",
+    "IndicatorSpecs",
+    "Param",
+    "ParamValue",
+    "Params",
+    "Side",
+    "Snapshot",
+    "Strategy",
+    "StrategyView",
+    "crossing",
+    "directional",
+    "read",
+]
+
+ParamValue = int | float | str | bool
+Params = Mapping[str, ParamValue]
+Snapshot = Mapping[str, float]
+IndicatorParams = dict[str, int | float]
+IndicatorSpecs = dict[str, tuple[str, IndicatorParams]]
+"""IndicatorSet specs: indicator name -> (kind, kind parameters)."""
+
+Evaluate = Callable[[Snapshot, Snapshot | None, float, Params], "StrategyView | None"]
+
+
+class Side(StrEnum):
+    """What a strategy wants: the `SignalSide` enum of Signal.avsc."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+    FLAT = "FLAT"
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyView:
+    """A strategy's view: side, signed strength in [-1, 1], confidence in [0, 1], features.
+
+    The sign of `strength` agrees with `side`: positive for BUY, negative for SELL, zero
+    for FLAT. `features` holds the indicator values (and derived numbers) the view used.
+    """
+
+    side: Side
+    strength: float
+    confidence: float
+    features: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength {self.strength!r} is outside [-1, 1]")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence {self.confidence!r} is outside [0, 1]")
+        agrees = {
+            Side.BUY: self.strength > 0.0,
+            Side.SELL: self.strength < 0.0,
+            Side.FLAT: self.strength == 0.0,
+        }[self.side]
+        if not agrees:
+            raise ValueError(f"strength {self.strength!r} does not agree with side {self.side}")
+
+
+def read(snapshot: Snapshot, *names: str) -> tuple[float, ...] | None:
+    """Return the values of NAMES in SNAPSHOT, or None if one is missing or not finite."""
+    values = []
+    for name in names:
+        value = snapshot.get(name)
+        if value is None or not math.isfinite(value):
+            return None
+        values.append(value)
+    return tuple(values)
+
+
+def crossing(before: float, now: float) -> int:
+    """Return +1 if a difference rose through zero (BEFORE <= 0 < NOW), -1 if it fell, else 0.
+
+    Touching the line counts as being on the other side: 0 -> positive is a crossing up.
+    """
+    if before <= 0.0 < now:
+        return 1
+    if before >= 0.0 > now:
+        return -1
+    return 0
+
+
+def directional(
+    sign: int, magnitude: float, confidence: float, features: Mapping[str, float]
+) -> StrategyView | None:
+    """Return a BUY (SIGN > 0) or SELL view of MAGNITUDE clamped to 1; None for no conviction."""
+    if not magnitude > 0.0:  # also catches NaN
+        return None
+    strength = min(1.0, magnitude)
+    if sign > 0:
+        return StrategyView(Side.BUY, strength, confidence, dict(features))
+    return StrategyView(Side.SELL, -strength, confidence, dict(features))
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A declared strategy parameter: its default (which fixes its type) and its bounds.
+
+    An int default takes only integers; a float default takes integers and floats; a str
+    default takes one of `choices` (any string if empty); a bool default takes booleans.
+    `low` and `high` are inclusive bounds for numbers.
+    """
+
+    default: ParamValue
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    def coerce(self, key: str, value: object) -> ParamValue:
+        """Return VALUE as this parameter's type; raise ParamError naming KEY if it does not fit."""
+        if isinstance(self.default, bool):
+            if not isinstance(value, bool):
+                raise ParamError(key, value, "must be true or false")
+            return value
+        if isinstance(self.default, str):
+            return self._coerce_str(key, value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParamError(key, value, "must be a number")
+        if isinstance(self.default, int) and not isinstance(value, int):
+            raise ParamError(key, value, "must be an integer")
+        number: int | float = value if isinstance(self.default, int) else float(value)
+        if not math.isfinite(number):
+            raise ParamError(key, value, "must be finite")
+        if self.low is not None and number < self.low:
+            raise ParamError(key, value, f"must be >= {self.low:g}")
+        if self.high is not None and number > self.high:
+            raise ParamError(key, value, f"must be <= {self.high:g}")
+        return number
+
+    def _coerce_str(self, key: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise ParamError(key, value, "must be a string")
+        if self.choices and value not in self.choices:
+            raise ParamError(key, value, f"must be one of {', '.join(self.choices)}")
+        return value
+
+
+CONFIDENCE = Param(
+    0.5, 0.0, 1.0, doc="Confidence of the strategy's views: a configured prior, in [0, 1]."
+)
+"""The `confidence` parameter every strategy takes."""
+
+
+def _no_check(params: Params) -> ParamError | None:
+    return None
+
+
+def _no_sentiment(params: Params) -> float | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A strategy kind: its pure evaluation, its parameters and the indicators it reads.
+
+    Call it as `strategy(snapshot, previous, price, params)` with `params` from `resolve`.
+    """
+
+    kind: str
+    evaluate: Evaluate
+    indicators: Callable[[Params], IndicatorSpecs]
+    params: Mapping[str, Param]
+    uses_previous: bool
+    check: Callable[[Params], ParamError | None] = _no_check
+    sentiment_half_life_secs: Callable[[Params], float | None] = _no_sentiment
+    """The half-life of the decayed news sentiment the strategy reads, if it reads one."""
+
+    def __call__(
+        self, snapshot: Snapshot, previous: Snapshot | None, price: float, params: Params
+    ) -> StrategyView | None:
+        """Return the strategy's view of this update, or None when it has nothing to say."""
+        return self.evaluate(snapshot, previous, price, params)
+
+    def resolve(self, params: Mapping[str, object] | None = None) -> Mapping[str, ParamValue]:
+        """Return PARAMS completed with the defaults and checked; raise ParamError if bad."""
+        given = dict(params or {})
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            raise ParamError(
+                unknown[0], given[unknown[0]], f"unknown parameter (known: {', '.join(self.params)})"
+            )
+        resolved = {
+            key: spec.coerce(key, given[key]) if key in given else spec.default
+            for key, spec in self.params.items()
+        }
+        problem = self.check(resolved)
+        if problem is not None:
+            raise problem
+        return MappingProxyType(resolved)

@@ -1,0 +1,66 @@
+"""Donchian breakout: BUY above the previous channel's upper line, SELL below its lower line.
+
+The previous snapshot's channel is the reference, since the current channel already
+contains the current price. Strength is the breakout distance in bps of the broken line,
+scaled so `full_bps` is full strength. No previous snapshot (first update, gap): no signal.
+"""
+
+from __future__ import annotations
+
+from streams.strategies import inputs
+from streams.strategies.base import (
+    CONFIDENCE,
+    IndicatorSpecs,
+    Param,
+    Params,
+    Snapshot,
+    Strategy,
+    StrategyView,
+    directional,
+    read,
+)
+
+__all__ = ["DONCHIAN_BREAKOUT"]
+
+PARAMS = {
+    "period": Param(20, low=1, doc="Channel length, in updates."),
+    "full_bps": Param(50.0, low=0.1, doc="Breakout distance (bps) of full strength."),
+    "confidence": CONFIDENCE,
+}
+
+
+def indicators(params: Params) -> IndicatorSpecs:
+    """Return the Donchian channel the strategy reads."""
+    return dict([inputs.donchian(int(params["period"]))])
+
+
+def evaluate(
+    snapshot: Snapshot, previous: Snapshot | None, price: float, params: Params
+) -> StrategyView | None:
+    """Return BUY/SELL when the price breaks out of the previous update's channel."""
+    if previous is None:
+        return None
+    name = inputs.donchian_name(int(params["period"]))
+    values = read(previous, f"{name}.upper", f"{name}.lower")
+    if values is None or not values[1] > 0.0:
+        return None
+    upper, lower = values
+    if price > upper:
+        sign, line = 1, upper
+    elif price < lower:
+        sign, line = -1, lower
+    else:
+        return None
+    breakout_bps = (price - line) / line * 1e4
+    features = {f"{name}.upper": upper, f"{name}.lower": lower, "breakout_bps": breakout_bps}
+    magnitude = abs(breakout_bps) / float(params["full_bps"])
+    return directional(sign, magnitude, float(params["confidence"]), features)
+
+
+DONCHIAN_BREAKOUT = Strategy(
+    kind="donchian_breakout",
+    evaluate=evaluate,
+    indicators=indicators,
+    params=PARAMS,
+    uses_previous=True,
+)

@@ -1,0 +1,83 @@
+"""MACD momentum: BUY when the MACD histogram turns positive, SELL when it turns negative.
+
+Strength is the new histogram in bps of the price, scaled so `full_bps` is full strength:
+`min(1, |hist| / price * 1e4 / full_bps)`. A sign change needs the previous snapshot.
+"""
+
+from __future__ import annotations
+
+from streams.exceptions import ParamError
+from streams.strategies import inputs
+from streams.strategies.base import (
+    CONFIDENCE,
+    IndicatorSpecs,
+    Param,
+    Params,
+    Snapshot,
+    Strategy,
+    StrategyView,
+    crossing,
+    directional,
+    read,
+)
+
+__all__ = ["MACD_MOMENTUM"]
+
+PARAMS = {
+    "fast": Param(12, low=1, doc="Period of the fast EMA, in updates."),
+    "slow": Param(26, low=2, doc="Period of the slow EMA, in updates."),
+    "signal": Param(9, low=1, doc="Period of the signal-line EMA, in updates."),
+    "full_bps": Param(10.0, low=0.1, doc="Histogram (bps of price) of full strength."),
+    "confidence": CONFIDENCE,
+}
+
+
+def _check(params: Params) -> ParamError | None:
+    if int(params["fast"]) >= int(params["slow"]):
+        return ParamError("fast", params["fast"], f"must be below slow ({params['slow']})")
+    return None
+
+
+def _name(params: Params) -> str:
+    return inputs.macd_name(int(params["fast"]), int(params["slow"]), int(params["signal"]))
+
+
+def indicators(params: Params) -> IndicatorSpecs:
+    """Return the MACD the strategy reads."""
+    return dict([inputs.macd(int(params["fast"]), int(params["slow"]), int(params["signal"]))])
+
+
+def evaluate(
+    snapshot: Snapshot, previous: Snapshot | None, price: float, params: Params
+) -> StrategyView | None:
+    """Return BUY/SELL on the update where the histogram changes sign."""
+    if previous is None or not price > 0.0:
+        return None
+    name = _name(params)
+    now = read(snapshot, f"{name}.macd", f"{name}.macd_signal", f"{name}.macd_hist")
+    before = read(previous, f"{name}.macd_hist")
+    if now is None or before is None:
+        return None
+    macd, signal, hist = now
+    sign = crossing(before[0], hist)
+    if sign == 0:
+        return None
+    hist_bps = hist / price * 1e4
+    features = {
+        f"{name}.macd": macd,
+        f"{name}.macd_signal": signal,
+        f"{name}.macd_hist": hist,
+        "hist_bps": hist_bps,
+    }
+    magnitude = abs(hist_bps) / float(params["full_bps"])
+    return directional(sign, magnitude, float(params["confidence"]), features)
+
+
+MACD_MOMENTUM = Strategy(
+    kind="macd_momentum",
+    evaluate=evaluate,
+    indicators=indicators,
+    params=PARAMS,
+    uses_previous=True,
+    check=_check,
+)
