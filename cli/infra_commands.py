@@ -47,7 +47,7 @@ def status() -> None:
     """Show what runs where."""
     table = Table(title="local infra", header_style="bold cyan")
     for column in ("service", "state", "version", "address", "pid", "log"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for s in local.status(get_settings()):
         state = "[green]running[/green]" if s.running else "[red]stopped[/red]"
         table.add_row(

@@ -10,7 +10,7 @@ import typer
 from confluent_kafka import Consumer
 
 from cli.context import Runtime, console, fail
-from consumers.render import Received, records_table, to_json_line
+from consumers.render import Received, record_line, records_table, to_json_line
 from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
 
@@ -64,8 +64,11 @@ def tail_command(
             if output == "json":
                 console.print(to_json_line(received), highlight=False, soft_wrap=True)
                 continue
+            if follow:  # one aligned line per record as it arrives; a table needs the batch
+                console.print(record_line(received), highlight=False, soft_wrap=True)
+                continue
             batch.append(received)
-            if len(batch) >= _TABLE_BATCH or follow:
+            if len(batch) >= _TABLE_BATCH:
                 console.print(records_table(name, batch))
                 batch = []
     except LookupError as exc:

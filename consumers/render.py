@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["Received", "flatten", "format_cell", "records_table", "to_json_line"]
+__all__ = ["Received", "flatten", "format_cell", "record_line", "records_table", "to_json_line"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,16 @@ def _numeric(flat: Sequence[Mapping[str, Any]], name: str) -> bool:
     return any(
         isinstance(v.get(name), int | float | Decimal) for v in flat
     ) and not name.startswith("ts")
+
+
+def record_line(received: Received) -> str:
+    """Return one readable line for a followed record: coordinates, key, then fields."""
+    where = f"[dim]{received.topic}[{received.partition}]@{received.offset}[/dim]"
+    if received.error is not None or received.value is None:
+        return f"{where} [red]{received.error or 'empty'}[/red]"
+    fields = " ".join(
+        f"{name}=[bold]{format_cell(name, value)}[/bold]"
+        for name, value in flatten(received.value).items()
+        if name != "symbol" and value is not None
+    )
+    return f"{where} [cyan]{received.key}[/cyan] {fields}"

@@ -2,7 +2,14 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from consumers.render import Received, flatten, format_cell, records_table, to_json_line
+from consumers.render import (
+    Received,
+    flatten,
+    format_cell,
+    record_line,
+    records_table,
+    to_json_line,
+)
 from tests.kit import stubs
 
 
@@ -43,3 +50,10 @@ def test_table_shows_one_row_per_record_and_marks_undecodable_ones() -> None:
     assert text.count("AAPL") == 3
     assert "undecodable: truncated" in text
     assert "185.22" in text
+
+
+def test_followed_record_line_names_where_it_came_from_and_its_fields() -> None:
+    line = record_line(Received("market.quotes", 1, 7, "AAPL", stubs.quote()))
+    assert "market.quotes[1]@7" in line
+    assert "bid=[bold]185.2[/bold]" in line
+    assert "ts_event_us=[bold]2024-01-02T14:30:00.000+00:00[/bold]" in line
