@@ -1,0 +1,68 @@
+"""Event-time order per symbol: a grace-window reorder buffer, then dead-letter for the late.
+
+Policy (documented in the README): records of one symbol are released to the indicators
+in event-time order. A record may arrive up to `grace_us` behind the newest event time
+seen for its symbol and is put back in order; with grace 0 (the default) records are
+released as they arrive. A record older than the last one already released cannot be put
+in order any more: it is *late* and goes to the dead-letter topic with the reason. Ties
+in event time keep arrival order, so the release order depends only on the input order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+__all__ = ["Late", "ReorderBuffer"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Late(Generic[T]):
+    """A record that arrived after a newer one was released: why, and the record."""
+
+    item: T
+    reason: str
+
+
+@dataclass
+class ReorderBuffer(Generic[T]):
+    """Per-key reorder buffer; pure and deterministic (no clock: event time drives it)."""
+
+    grace_us: int = 0
+    _heap: list[tuple[int, int, T]] = field(default_factory=list)
+    _arrivals: int = 0
+    newest_us: int | None = None
+    released_us: int | None = None
+
+    def push(self, ts_us: int, item: T) -> tuple[list[T], Late[T] | None]:
+        """Add ITEM; return the items now in order to release, and ITEM if it is late."""
+        if self.released_us is not None and ts_us < self.released_us:
+            behind = self.released_us - ts_us
+            return [], Late(
+                item,
+                f"late: {behind / 1000:g} ms behind event time already "
+                f"processed (grace {self.grace_us / 1000:g} ms)",
+            )
+        self._arrivals += 1
+        heapq.heappush(self._heap, (ts_us, self._arrivals, item))
+        if self.newest_us is None or ts_us > self.newest_us:
+            self.newest_us = ts_us
+        return self._release(self.newest_us - self.grace_us), None
+
+    def flush(self) -> list[T]:
+        """Release everything held (end of input)."""
+        return self._release(None)
+
+    def _release(self, up_to_us: int | None) -> list[T]:
+        ready: list[T] = []
+        while self._heap and (up_to_us is None or self._heap[0][0] <= up_to_us):
+            ts_us, _, item = heapq.heappop(self._heap)
+            self.released_us = ts_us
+            ready.append(item)
+        return ready
+
+    def __len__(self) -> int:
+        return len(self._heap)
