@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["DeadLetter", "HEADER_PREFIX", "reason_of"]
+__all__ = ["HEADER_PREFIX", "DeadLetter", "reason_of"]
 
 HEADER_PREFIX = "deadletter."
 _MAX_MESSAGE = 1000
