@@ -52,6 +52,19 @@ class ReorderBuffer(Generic[T]):
             self.newest_us = ts_us
         return self._release(self.newest_us - self.grace_us), None
 
+    def pending(self) -> list[tuple[int, T]]:
+        """Return the held (event time, item) pairs in release order."""
+        return [(ts_us, item) for ts_us, _, item in sorted(self._heap, key=lambda e: e[:2])]
+
+    def restore(
+        self, pending: list[tuple[int, T]], released_us: int | None, newest_us: int | None
+    ) -> None:
+        """Put back what `pending()` and the two marks described (a restarted worker)."""
+        self._heap = [(ts_us, n, item) for n, (ts_us, item) in enumerate(pending, 1)]
+        heapq.heapify(self._heap)
+        self._arrivals = len(self._heap)
+        self.released_us, self.newest_us = released_us, newest_us
+
     def flush(self) -> list[T]:
         """Release everything held (end of input)."""
         return self._release(None)

@@ -32,8 +32,11 @@ _US_PER_SEC = 1_000_000
 
 
 def sentiment_key(half_life_secs: float) -> str:
-    """Return the snapshot key of the sentiment decayed with HALF_LIFE_SECS: `sentiment_3600`."""
-    return f"sentiment_{half_life_secs:g}"
+    """Return the snapshot key of the sentiment decayed with HALF_LIFE_SECS: `sentiment_3600`.
+
+    Like indicator names it holds no "." (900.5 secs: `sentiment_900p5`).
+    """
+    return f"sentiment_{half_life_secs:g}".replace(".", "p")
 
 
 class DecayedSentiment:

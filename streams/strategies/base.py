@@ -29,6 +29,7 @@ from streams.exceptions import ParamError
 
 __all__ = [
     "CONFIDENCE",
+    "MAX_PERIOD",
     "IndicatorParams",
     "IndicatorSpecs",
     "Param",
@@ -146,13 +147,23 @@ class Param:
             return value
         if isinstance(self.default, str):
             return self._coerce_str(key, value)
+        return self._coerce_number(key, value)
+
+    def _coerce_number(self, key: str, value: object) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ParamError(key, value, "must be a number")
-        if isinstance(self.default, int) and not isinstance(value, int):
-            raise ParamError(key, value, "must be an integer")
-        number: int | float = value if isinstance(self.default, int) else float(value)
-        if not math.isfinite(number):
-            raise ParamError(key, value, "must be finite")
+        number: int | float
+        if isinstance(self.default, int):
+            if not isinstance(value, int):
+                raise ParamError(key, value, "must be an integer")
+            number = value
+        else:
+            try:
+                number = float(value)
+            except OverflowError:  # an int too large for a float
+                number = math.inf
+            if not math.isfinite(number):
+                raise ParamError(key, value, "must be finite")
         if self.low is not None and number < self.low:
             raise ParamError(key, value, f"must be >= {self.low:g}")
         if self.high is not None and number > self.high:
@@ -166,6 +177,9 @@ class Param:
             raise ParamError(key, value, f"must be one of {', '.join(self.choices)}")
         return value
 
+
+MAX_PERIOD = 100_000
+"""The longest indicator period a strategy may ask for (the indicators' own bound)."""
 
 CONFIDENCE = Param(
     0.5, 0.0, 1.0, doc="Confidence of the strategy's views: a configured prior, in [0, 1]."
@@ -209,7 +223,9 @@ class Strategy:
         unknown = sorted(set(given) - set(self.params))
         if unknown:
             raise ParamError(
-                unknown[0], given[unknown[0]], f"unknown parameter (known: {', '.join(self.params)})"
+                unknown[0],
+                given[unknown[0]],
+                f"unknown parameter (known: {', '.join(self.params)})",
             )
         resolved = {
             key: spec.coerce(key, given[key]) if key in given else spec.default

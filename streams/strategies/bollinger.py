@@ -11,6 +11,7 @@ from __future__ import annotations
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
+    MAX_PERIOD,
     IndicatorSpecs,
     Param,
     Params,
@@ -24,7 +25,7 @@ from streams.strategies.base import (
 __all__ = ["BOLLINGER_BREAKOUT", "BOLLINGER_REVERSION"]
 
 PARAMS = {
-    "period": Param(20, low=2, doc="Period of the bands, in updates."),
+    "period": Param(20, low=2, high=MAX_PERIOD, doc="Period of the bands, in updates."),
     "k": Param(2.0, low=0.1, doc="Half-width of the bands, in standard deviations."),
     "confidence": CONFIDENCE,
 }
@@ -39,12 +40,12 @@ def _excess(
     snapshot: Snapshot, price: float, params: Params
 ) -> tuple[int, float, dict[str, float]] | None:
     """Return (side of the band the price is beyond, distance in half-widths, features)."""
-    name = inputs.bbands_name(int(params["period"]), float(params["k"]))
-    values = read(snapshot, f"{name}.upper", f"{name}.middle", f"{name}.lower")
+    keys = inputs.bbands_keys(int(params["period"]), float(params["k"]))
+    values = read(snapshot, *keys)
     if values is None:
         return None
     upper, middle, lower = values
-    features = {f"{name}.upper": upper, f"{name}.middle": middle, f"{name}.lower": lower}
+    features = dict(zip(keys, values, strict=True))
     if price > upper:
         width = upper - middle
         return 1, (price - upper) / width if width > 0.0 else 1.0, features

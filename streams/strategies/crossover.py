@@ -11,6 +11,7 @@ from streams.exceptions import ParamError
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
+    MAX_PERIOD,
     IndicatorSpecs,
     Param,
     Params,
@@ -25,8 +26,8 @@ from streams.strategies.base import (
 __all__ = ["MA_CROSS"]
 
 PARAMS = {
-    "fast": Param(10, low=1, doc="Period of the fast average, in updates."),
-    "slow": Param(30, low=2, doc="Period of the slow average, in updates."),
+    "fast": Param(10, low=1, high=MAX_PERIOD, doc="Period of the fast average, in updates."),
+    "slow": Param(30, low=2, high=MAX_PERIOD, doc="Period of the slow average, in updates."),
     "ma": Param("sma", choices=inputs.MA_KINDS, doc="Kind of both averages."),
     "full_bps": Param(50.0, low=0.1, doc="Spread (bps of the slow average) of full strength."),
     "confidence": CONFIDENCE,

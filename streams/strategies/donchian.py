@@ -10,6 +10,7 @@ from __future__ import annotations
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
+    MAX_PERIOD,
     IndicatorSpecs,
     Param,
     Params,
@@ -23,7 +24,7 @@ from streams.strategies.base import (
 __all__ = ["DONCHIAN_BREAKOUT"]
 
 PARAMS = {
-    "period": Param(20, low=1, doc="Channel length, in updates."),
+    "period": Param(20, low=1, high=MAX_PERIOD, doc="Channel length, in updates."),
     "full_bps": Param(50.0, low=0.1, doc="Breakout distance (bps) of full strength."),
     "confidence": CONFIDENCE,
 }
@@ -40,8 +41,8 @@ def evaluate(
     """Return BUY/SELL when the price breaks out of the previous update's channel."""
     if previous is None:
         return None
-    name = inputs.donchian_name(int(params["period"]))
-    values = read(previous, f"{name}.upper", f"{name}.lower")
+    keys = inputs.donchian_keys(int(params["period"]))
+    values = read(previous, *keys)
     if values is None or not values[1] > 0.0:
         return None
     upper, lower = values
@@ -52,7 +53,7 @@ def evaluate(
     else:
         return None
     breakout_bps = (price - line) / line * 1e4
-    features = {f"{name}.upper": upper, f"{name}.lower": lower, "breakout_bps": breakout_bps}
+    features = {keys[0]: upper, keys[1]: lower, "breakout_bps": breakout_bps}
     magnitude = abs(breakout_bps) / float(params["full_bps"])
     return directional(sign, magnitude, float(params["confidence"]), features)
 

@@ -51,9 +51,7 @@ def combine(
     member has a view.
     """
     total = sum(w for w in weights.values() if w > 0.0)
-    present = {
-        name: (w, views[name]) for name, w in weights.items() if w > 0.0 and name in views
-    }
+    present = {name: (w, views[name]) for name, w in weights.items() if w > 0.0 and name in views}
     if not present:
         return None
     weight_present = sum(w for w, _ in present.values())

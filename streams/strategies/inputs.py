@@ -1,9 +1,10 @@
 """Names and IndicatorSet specs of the indicators strategies read.
 
-The names follow the `streams.indicators` contract: `IndicatorSet(specs)` takes
-`{name: (kind, params)}` and its `snapshot()` exposes `name` (single-valued kinds) or
-`name.<field>` (MACD, Bollinger bands, Donchian). Every name is built here, so a rename
-touches one module.
+The names follow `streams.indicators`: `IndicatorSet(specs)` takes `{name: (kind, params)}`
+and its `snapshot()` exposes `name` (single-valued kinds) or `name.<field>` (MACD, Bollinger
+bands, Donchian). A name holds no "." (that separates the field), so a fractional parameter
+is written with "p" for the point, as `streams.indicators.registry.parse_name` reads it:
+`bbands_20_2p5` is k = 2.5. Every name is built here, so a rename touches one module.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ __all__ = [
     "VWAP",
     "Spec",
     "bbands",
+    "bbands_keys",
     "bbands_name",
     "donchian",
+    "donchian_keys",
     "donchian_name",
     "ma_name",
     "macd",
+    "macd_keys",
     "macd_name",
     "moving_average",
     "number",
@@ -39,8 +43,8 @@ Spec = tuple[str, tuple[str, IndicatorParams]]
 
 
 def number(value: float) -> str:
-    """Format VALUE as indicator names do: `2` for 2.0, `2.5` for 2.5."""
-    return f"{value:g}"
+    """Format VALUE as indicator names do: `2` for 2.0, `2p5` for 2.5."""
+    return f"{value:g}".replace(".", "p")
 
 
 def ma_name(kind: str, period: int) -> str:
@@ -54,18 +58,36 @@ def rsi_name(period: int) -> str:
 
 
 def macd_name(fast: int, slow: int, signal: int) -> str:
-    """Return the MACD name, `macd_12_26_9`; its fields are .macd, .macd_signal, .macd_hist."""
+    """Return the MACD name: `macd_12_26_9`."""
     return f"macd_{fast}_{slow}_{signal}"
 
 
 def bbands_name(period: int, k: float) -> str:
-    """Return the Bollinger-bands name, `bbands_20_2`; its fields are .upper, .middle, .lower."""
+    """Return the Bollinger-bands name: `bbands_20_2`, and `bbands_20_2p5` for k = 2.5."""
     return f"bbands_{period}_{number(k)}"
 
 
 def donchian_name(period: int) -> str:
-    """Return the Donchian-channel name, `donchian_20`; its fields are .upper, .lower, .middle."""
+    """Return the Donchian-channel name: `donchian_20`."""
     return f"donchian_{period}"
+
+
+def macd_keys(fast: int, slow: int, signal: int) -> tuple[str, str, str]:
+    """Return the snapshot keys of MACD's (macd, signal line, histogram)."""
+    name = macd_name(fast, slow, signal)
+    return f"{name}.macd", f"{name}.macd_signal", f"{name}.macd_hist"
+
+
+def bbands_keys(period: int, k: float) -> tuple[str, str, str]:
+    """Return the snapshot keys of the Bollinger bands' (upper, middle, lower)."""
+    name = bbands_name(period, k)
+    return f"{name}.upper", f"{name}.middle", f"{name}.lower"
+
+
+def donchian_keys(period: int) -> tuple[str, str]:
+    """Return the snapshot keys of the Donchian channel's (upper, lower)."""
+    name = donchian_name(period)
+    return f"{name}.upper", f"{name}.lower"
 
 
 def moving_average(kind: str, period: int) -> Spec:

@@ -10,6 +10,7 @@ from streams.exceptions import ParamError
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
+    MAX_PERIOD,
     IndicatorSpecs,
     Param,
     Params,
@@ -24,9 +25,9 @@ from streams.strategies.base import (
 __all__ = ["MACD_MOMENTUM"]
 
 PARAMS = {
-    "fast": Param(12, low=1, doc="Period of the fast EMA, in updates."),
-    "slow": Param(26, low=2, doc="Period of the slow EMA, in updates."),
-    "signal": Param(9, low=1, doc="Period of the signal-line EMA, in updates."),
+    "fast": Param(12, low=1, high=MAX_PERIOD, doc="Period of the fast EMA, in updates."),
+    "slow": Param(26, low=2, high=MAX_PERIOD, doc="Period of the slow EMA, in updates."),
+    "signal": Param(9, low=1, high=MAX_PERIOD, doc="Period of the signal-line EMA, in updates."),
     "full_bps": Param(10.0, low=0.1, doc="Histogram (bps of price) of full strength."),
     "confidence": CONFIDENCE,
 }
@@ -36,10 +37,6 @@ def _check(params: Params) -> ParamError | None:
     if int(params["fast"]) >= int(params["slow"]):
         return ParamError("fast", params["fast"], f"must be below slow ({params['slow']})")
     return None
-
-
-def _name(params: Params) -> str:
-    return inputs.macd_name(int(params["fast"]), int(params["slow"]), int(params["signal"]))
 
 
 def indicators(params: Params) -> IndicatorSpecs:
@@ -53,22 +50,16 @@ def evaluate(
     """Return BUY/SELL on the update where the histogram changes sign."""
     if previous is None or not price > 0.0:
         return None
-    name = _name(params)
-    now = read(snapshot, f"{name}.macd", f"{name}.macd_signal", f"{name}.macd_hist")
-    before = read(previous, f"{name}.macd_hist")
+    keys = inputs.macd_keys(int(params["fast"]), int(params["slow"]), int(params["signal"]))
+    now, before = read(snapshot, *keys), read(previous, keys[2])
     if now is None or before is None:
         return None
-    macd, signal, hist = now
+    hist = now[2]
     sign = crossing(before[0], hist)
     if sign == 0:
         return None
     hist_bps = hist / price * 1e4
-    features = {
-        f"{name}.macd": macd,
-        f"{name}.macd_signal": signal,
-        f"{name}.macd_hist": hist,
-        "hist_bps": hist_bps,
-    }
+    features = {**dict(zip(keys, now, strict=True)), "hist_bps": hist_bps}
     magnitude = abs(hist_bps) / float(params["full_bps"])
     return directional(sign, magnitude, float(params["confidence"]), features)
 

@@ -11,6 +11,7 @@ from streams.exceptions import ParamError
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
+    MAX_PERIOD,
     IndicatorSpecs,
     Param,
     Params,
@@ -27,7 +28,7 @@ __all__ = ["RSI_REVERSION"]
 _NEUTRAL = 50.0
 
 PARAMS = {
-    "period": Param(14, low=2, doc="RSI period, in updates."),
+    "period": Param(14, low=2, high=MAX_PERIOD, doc="RSI period, in updates."),
     "oversold": Param(30.0, low=0.0, high=100.0, doc="BUY when RSI crosses up through it."),
     "overbought": Param(70.0, low=0.0, high=100.0, doc="SELL when RSI crosses down through it."),
     "confidence": CONFIDENCE,

@@ -58,7 +58,9 @@ def make_signal(
     TS_EVENT_US or a non-finite feature: corrupt data does not flow on.
     """
     if not (math.isfinite(ref_price) and ref_price > 0.0):
-        raise InvalidInputError(f"{symbol} {strategy}: ref_price must be positive, not {ref_price!r}")
+        raise InvalidInputError(
+            f"{symbol} {strategy}: ref_price must be positive, not {ref_price!r}"
+        )
     if isinstance(ts_event_us, bool) or not isinstance(ts_event_us, int):
         raise InvalidInputError(f"{symbol} {strategy}: ts_event_us must be int µs: {ts_event_us!r}")
     features = {k: float(v) for k, v in view.features.items()}
