@@ -31,6 +31,7 @@ class SMA(BaseIndicator):
         self._count = 0
         self._partial = 0.0  # sum of the newest PERIOD-1 values
         self._value = 0.0
+        self._ready = False
 
     def _step(self, close: float, high: float, low: float, volume: float, ts_us: int) -> None:
         buf = self._buf
@@ -40,23 +41,19 @@ class SMA(BaseIndicator):
         if pos == self._period:
             pos = 0
         self._pos = pos
-        if self._count >= self._period - 1:
-            self._count = self._period
-            total = self._partial + close
-            self._value = total / self._period
-            # buf[pos] is now the oldest value of the window: it leaves next.
-            self._partial = sum(buf) - buf[0] if pos == 0 else total - buf[pos]
-        else:
+        if not self._ready:
             self._count += 1
-            self._partial += close
+            if self._count < self._period:
+                self._partial += close
+                return
+            self._ready = True
+        total = self._partial + close
+        self._value = total / self._period
+        # buf[pos] is now the oldest value of the window: it leaves next.
+        self._partial = sum(buf) - buf[0] if pos == 0 else total - buf[pos]
 
-    @property
-    def ready(self) -> bool:
-        """Return True after PERIOD updates."""
-        return self._count >= self._period
-
-    def _values(self) -> dict[str, float]:
-        return {"sma": self._value}
+    def _values(self) -> tuple[float, ...]:
+        return (self._value,)
 
     def params(self) -> dict[str, float]:
         """Return {"period": PERIOD}."""
@@ -77,6 +74,7 @@ class SMA(BaseIndicator):
         self._count = int(data["count"])
         self._partial = float(data["partial"])
         self._value = float(data["value"])
+        self._ready = self._count >= self._period
 
 
 class EMA(BaseIndicator):
@@ -89,7 +87,7 @@ class EMA(BaseIndicator):
     outputs = ("ema",)
     param_names = ("period",)
 
-    __slots__ = ("_count", "_k", "_period", "_ready", "_sum", "_value")
+    __slots__ = ("_count", "_k", "_period", "_sum", "_value")
 
     def __init__(self, period: int = 20) -> None:
         self._period = period_param(period)
@@ -110,13 +108,8 @@ class EMA(BaseIndicator):
             self._value = self._sum / self._period
             self._ready = True
 
-    @property
-    def ready(self) -> bool:
-        """Return True after PERIOD updates."""
-        return self._ready
-
-    def _values(self) -> dict[str, float]:
-        return {"ema": self._value}
+    def _values(self) -> tuple[float, ...]:
+        return (self._value,)
 
     def params(self) -> dict[str, float]:
         """Return {"period": PERIOD}."""
@@ -169,6 +162,7 @@ class WMA(BaseIndicator):
         self._num = 0.0
         self._trailing = 0.0
         self._value = 0.0
+        self._ready = False
 
     def _step(self, close: float, high: float, low: float, volume: float, ts_us: int) -> None:
         period = self._period
@@ -179,12 +173,13 @@ class WMA(BaseIndicator):
         if pos == period:
             pos = 0
         self._pos = pos
-        if self._count < period - 1:
+        if not self._ready:
             self._count += 1
-            self._sub += close
-            self._num += close * self._count
-            return
-        self._count = period
+            if self._count < period:
+                self._sub += close
+                self._num += close * self._count
+                return
+            self._ready = True
         if pos == 0:
             # The ring is in time order: recompute both sums from it.
             sub = sum(buf)
@@ -197,13 +192,8 @@ class WMA(BaseIndicator):
         self._sub = sub
         self._num = weighted - sub
 
-    @property
-    def ready(self) -> bool:
-        """Return True after PERIOD updates."""
-        return self._count >= self._period
-
-    def _values(self) -> dict[str, float]:
-        return {"wma": self._value}
+    def _values(self) -> tuple[float, ...]:
+        return (self._value,)
 
     def params(self) -> dict[str, float]:
         """Return {"period": PERIOD}."""
@@ -228,3 +218,4 @@ class WMA(BaseIndicator):
         self._num = float(data["num"])
         self._trailing = float(data["trailing"])
         self._value = float(data["value"])
+        self._ready = self._count >= self._period

@@ -103,12 +103,12 @@ def multiplier_param(value: object, name: str) -> float:
 class BaseIndicator(ABC):
     """Shared machinery: input checks, the `values()` gate and the state envelope.
 
-    A subclass implements `_step` (the O(1) update on already-checked inputs), `ready`,
-    `_values`, `params`, `_dump` and `_load`. `IndicatorSet` checks a record once and
-    calls every member's `_step` directly.
+    A subclass implements `_step` (the O(1) update on already-checked inputs, which also
+    keeps `_ready` current), `_values`, `params`, `_dump` and `_load`. `IndicatorSet`
+    checks a record once and calls every member's `_step` directly.
     """
 
-    __slots__ = ()
+    __slots__ = ("_ready",)
 
     kind: str
     outputs: ClassVar[tuple[str, ...]]
@@ -123,18 +123,21 @@ class BaseIndicator(ABC):
     def _step(self, close: float, high: float, low: float, volume: float, ts_us: int) -> None:
         """Fold in one record whose inputs were already checked."""
 
+    # Every subclass keeps `_ready` current in `_step`: IndicatorSet reads it directly.
+    _ready: bool
+
     @property
-    @abstractmethod
     def ready(self) -> bool:
         """Return True once the warm-up is over and `values()` is valid."""
+        return self._ready
 
     def values(self) -> dict[str, float]:
         """Return the current outputs by name, or {} during the warm-up."""
-        return self._values() if self.ready else {}
+        return dict(zip(self.outputs, self._values(), strict=True)) if self._ready else {}
 
     @abstractmethod
-    def _values(self) -> dict[str, float]:
-        """Return the outputs; only called when ready."""
+    def _values(self) -> tuple[float, ...]:
+        """Return the outputs in the order of `outputs`; only called when ready."""
 
     @abstractmethod
     def params(self) -> dict[str, float]:

@@ -15,9 +15,11 @@ class IndicatorInputError(PrimestreamError, ValueError):
     """
 
     def __init__(self, field: str, value: float) -> None:
-        super().__init__(f"indicator input {field}={value!r} is not a finite number"
-                         if field != "volume" else
-                         f"indicator input volume={value!r} is not a finite number >= 0")
+        super().__init__(
+            f"indicator input {field}={value!r} is not a finite number"
+            if field != "volume"
+            else f"indicator input volume={value!r} is not a finite number >= 0"
+        )
         self.field = field
         self.value = value
 
