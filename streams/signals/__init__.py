@@ -1,0 +1,1 @@
+"""The signal service: indicators and strategies over market data and news."""
