@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 
-from infra.local import Endpoints, resolve_endpoints
 from rich.console import Console
 
+from infra.local import Endpoints, resolve_endpoints
 from infra.settings import Settings, get_settings
 from infra.topics import topic_specs
 

@@ -8,7 +8,14 @@ import sys
 
 import typer
 
-from cli import demo_command, infra_commands, produce_commands, tail_command, topic_commands
+from cli import (
+    demo_command,
+    infra_commands,
+    produce_commands,
+    tail_command,
+    topic_commands,
+    worker_command,
+)
 from infra.exceptions import PrimestreamError
 
 __all__ = ["app", "main"]
@@ -25,6 +32,7 @@ app.add_typer(topic_commands.app, name="topics")
 app.add_typer(produce_commands.app, name="produce")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
+app.command("worker")(worker_command.worker_command)
 
 
 def main() -> None:

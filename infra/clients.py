@@ -30,6 +30,9 @@ def producer_config(settings: Settings, bootstrap_servers: str, **overrides: Any
     config.update(
         {
             "enable.idempotence": True,
+            # Java's (and faust's) key hashing, so a symbol lands in the same partition
+            # whichever client wrote it: co-partitioning holds across clients.
+            "partitioner": "murmur2_random",
             "acks": "all",
             "compression.type": "lz4",
             "linger.ms": 5,

@@ -86,6 +86,23 @@ class Settings(BaseSettings):
         default="", description="Topic prefix and app-id suffix, so replays never touch live data."
     )
 
+    # --- streams --------------------------------------------------------------------
+    strategy_config: Path | None = Field(
+        default=None,
+        description="Strategy TOML (default: streams/strategies/examples/default.toml).",
+    )
+    strategy_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dotted-key overrides of the strategy TOML (JSON), "
+        'e.g. {"strategies.sma_cross.params.fast": "5"}.',
+    )
+    event_time_grace_ms: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Reorder window per symbol; older records are dead-lettered.",
+    )
+    standby_replicas: int = Field(default=1, ge=0, description="Standby replicas of every table.")
+
     # --- telemetry ------------------------------------------------------------------
     tracing_exporter: TracingExporter = Field(
         default="none", description="Where spans go: none, console, or otlp."

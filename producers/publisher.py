@@ -174,8 +174,9 @@ class Publisher:
                 if key is None:
                     key = keys[symbol] = symbol.encode()
                 headers, span = start_trace(topic, symbol)
-                # The Kafka timestamp is the event time, so replays can seek by time.
-                timestamp_ms = record["ts_event_us"] // 1000
+                # The Kafka timestamp is the ingest time: retention counts from when data
+                # entered Kafka (historical event times would be deleted at once).
+                timestamp_ms = record["ts_ingest_us"] // 1000
                 try:
                     produce(topic, value, key, timestamp=timestamp_ms, headers=headers)
                 except BufferError:  # local queue full: the rare path, out of line

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from infra.local import Endpoints
 
 from cli.context import Runtime
 from cli.topic_commands import apply_all
 from infra import local
+from infra.local import Endpoints
 from infra.settings import Settings
 
 _CLI = str(Path(sys.executable).with_name("primestream"))

@@ -69,15 +69,15 @@ def test_invalid_rows_are_rejected_with_their_row_number_and_never_sent() -> Non
     assert (stats.read, stats.sent, stats.rejected, stats.delivered) == (4, 2, 2, 2)
 
 
-def test_records_are_keyed_by_symbol_stamped_with_event_time_and_carry_traceparent() -> None:
+def test_records_are_keyed_by_symbol_stamped_with_ingest_time_and_carry_traceparent() -> None:
     producer = _RecordingProducer()
+    ingest_us = stubs.T0_US + 5_000_000
+    quote = stubs.quote("AAPL", ts_event_us=stubs.T0_US, ts_ingest_us=ingest_us)
 
-    _publisher(producer, []).publish(
-        [SourceRow(1, stubs.quote("AAPL", ts_event_us=stubs.T0_US + 999))]
-    )
+    _publisher(producer, []).publish([SourceRow(1, quote)])
 
     (topic, _, key, timestamp, headers) = producer.sent[0]
-    assert (topic, key, timestamp) == ("market.quotes", b"AAPL", (stubs.T0_US + 999) // 1000)
+    assert (topic, key, timestamp) == ("market.quotes", b"AAPL", ingest_us // 1000)
     assert dict(headers)["traceparent"].startswith(b"00-")
 
 
