@@ -26,7 +26,7 @@ from infra.process import (
     ServiceRecord,
     file_size,
     find_java,
-    is_alive,
+    has_exited,
     marker_args,
     pick_free_port,
     port_in_use,
@@ -265,7 +265,7 @@ class LocalKafka:
         )
         deadline = time.monotonic() + self._settings.start_timeout_secs
         while time.monotonic() < deadline:
-            if not is_alive(pid, self.markers):
+            if has_exited(pid):
                 raise BrokerStartError(
                     f"the Kafka JVM (pid {pid}) exited:\n{self._log_tails(offsets)}"
                 )

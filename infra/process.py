@@ -31,6 +31,7 @@ __all__ = [
     "file_size",
     "find_java",
     "find_marked_pids",
+    "has_exited",
     "is_alive",
     "marker_args",
     "parse_java_major",
@@ -263,6 +264,18 @@ def spawn_detached(
         )
     _children[child.pid] = child
     return child.pid
+
+
+def has_exited(pid: int, proc_root: Path = PROC_ROOT) -> bool:
+    """Return True once PID has really ended (used while waiting for a start).
+
+    Unlike `is_alive`, this does not read the command line: right after the spawn it may
+    not show `java` yet (the launcher is still exec-ing), which is not an exit.
+    """
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is not None
+    return not (proc_root / str(pid)).exists() or _is_zombie(pid, proc_root)
 
 
 def _reap(pid: int) -> None:

@@ -18,7 +18,7 @@ from infra.process import (
     ServiceRecord,
     file_size,
     find_java,
-    is_alive,
+    has_exited,
     marker_args,
     pick_free_port,
     port_in_use,
@@ -153,7 +153,7 @@ class LocalRegistry:
         deadline = time.monotonic() + self._settings.start_timeout_secs
         with httpx.Client(timeout=2.0, trust_env=False) as client:
             while time.monotonic() < deadline:
-                if not is_alive(pid, self.markers):
+                if has_exited(pid):
                     output = tail(self.log_path, 20, start=log_offset)
                     raise RegistryStartError(f"the registry JVM (pid {pid}) exited:\n{output}")
                 if _subjects_ok(client, url):
