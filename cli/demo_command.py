@@ -13,6 +13,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from cli.context import Runtime, console
+from cli.demo_signals import run_signal_stage
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
 from consumers.render import records_table
@@ -32,6 +33,11 @@ _QUOTE_COLUMNS = ("symbol", "ts_event_us", "bid", "ask", "bid_size", "ask_size",
 _NEWS_COLUMNS = ("symbol", "ts_event_us", "headline", "sentiment.compound", "source")
 _BAR_COLUMNS = ("symbol", "ts_event_us", "open", "high", "low", "close", "volume")
 
+
+# The live feed's symbols are not in the bundled samples, so its quotes and news meet in
+# event-time order; the news starts after the quotes end (the worker orders by event time).
+_LIVE_SYMBOLS = "NVDA,AMD,INTC,ORCL"
+_LIVE_NEWS = f"synthetic:symbols={_LIVE_SYMBOLS},seed=11,count=200,start=2024-01-02T21:00:00+00:00"
 
 _PRODUCTS = {"kafka": "Apache Kafka", "registry": "Apicurio Registry"}
 
@@ -62,7 +68,7 @@ def _produce_samples(runtime: Runtime, quotes: int) -> list[tuple[str, str, Publ
     inputs: list[tuple[str, str, str, Iterable[SourceRow], Callable[..., None]]] = []
     for spec in (
         "sample:GOOG",
-        f"synthetic:symbols=AAPL,MSFT,GOOG,AMZN,TSLA,seed=7,count={quotes}",
+        f"synthetic:symbols={_LIVE_SYMBOLS},seed=7,count={quotes}",
         f"csv:{_SAMPLES / 'market' / 'samples' / 'quotes.csv'}",
     ):
         source = parse_source(spec, clock=wall_clock_us)
@@ -71,10 +77,7 @@ def _produce_samples(runtime: Runtime, quotes: int) -> list[tuple[str, str, Publ
         )
         check = validate_quote if source.kind == "quote" else validate_bar
         inputs.append((spec, topic, record, source.records(), check))
-    for spec in (
-        f"jsonl:{_SAMPLES / 'news' / 'samples' / 'news.jsonl'}",
-        "synthetic:symbols=AAPL,MSFT,GOOG,AMZN,TSLA,seed=11,count=200",
-    ):
+    for spec in (f"jsonl:{_SAMPLES / 'news' / 'samples' / 'news.jsonl'}",):
         inputs.append(
             (
                 spec,
@@ -153,6 +156,21 @@ def _counts_table(results: list[tuple[str, str, PublishStats]], totals: Mapping[
     return table
 
 
+def _produce_news(runtime: Runtime, spec: str) -> None:
+    from producers.news.sources import parse_news_source
+
+    limits = ValidationLimits.from_settings(runtime.settings)
+    rows = parse_news_source(spec, clock=wall_clock_us).records()
+    stats = publish_rows(
+        runtime,
+        rows,
+        topic_name="news.items",
+        record="NewsItem",
+        validate=_validator(validate_news, limits),
+    )
+    _say(f"produced {stats.delivered:,} news records ({_label(spec)})")
+
+
 def demo_command(
     quotes: int = typer.Option(50_000, "--quotes", help="Synthetic quotes to produce."),
     keep: bool = typer.Option(False, "--keep", help="Leave the local infra running afterwards."),
@@ -177,6 +195,8 @@ def demo_command(
         _show_latest(runtime, "news.items", _NEWS_COLUMNS, 8)
         totals = _end_offsets(runtime, ("market.quotes", "market.bars", "news.items"))
         console.print(_counts_table(results, totals))
+        console.print(Rule("signals"))
+        run_signal_stage(runtime, lambda: _produce_news(runtime, _LIVE_NEWS))
     finally:
         if started_here and not keep:
             for line in local.down(settings):

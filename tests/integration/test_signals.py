@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Producer
 
+from consumers.lag import group_lag
 from consumers.render import Received
 from streams.app import app_id
 from streams.engine import EngineSettings, Event, SymbolEngine
@@ -106,29 +107,9 @@ def _expected_signal_ids(scope: Scope, strategies: Path) -> list[str]:
 
 
 def _committed_to_end(scope: Scope, topic: str) -> bool:
-    """True when the worker's group has committed every partition of TOPIC to its end."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": scope.settings.bootstrap_servers,
-            "group.id": app_id(scope.settings),
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(scope.settings.partitions)]
-        try:
-            committed = consumer.committed(partitions, timeout=10)
-        except KafkaException:  # the group coordinator is still loading: not yet
-            return False
-        for tp in committed:
-            _, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, tp.partition), timeout=10
-            )
-            if tp.offset < high:
-                return False
-        return True
-    finally:
-        consumer.close()
+    """True when the worker's group has committed every record of TOPIC."""
+    lag = group_lag(scope.settings.bootstrap_servers or "", app_id(scope.settings), [topic])
+    return lag is not None and sum(lag.values()) == 0
 
 
 def _signals(scope: Scope) -> list[Received]:
@@ -163,15 +144,27 @@ def test_quotes_become_the_expected_signals_and_garbage_is_dead_lettered(
 def test_news_sentiment_fires_the_news_strategy(
     scope: Scope, strategies: Path, worker: Worker
 ) -> None:
+    # Event time orders a symbol's records: the news comes after the quotes (14:30:00-49),
+    # and is produced once the quotes are processed, as a live feed would deliver it.
     scope.cli("produce", "market", "--source", "synthetic:symbols=AAPL,seed=1", "--max", "50")
-    scope.cli("produce", "news", "--source", "synthetic:symbols=AAPL,seed=5", "--max", "40")
     worker.start()
+    quotes = scope.topic("market.quotes")
+    eventually(lambda: _committed_to_end(scope, quotes), timeout=120, message="quotes done")
+    scope.cli(
+        "produce",
+        "news",
+        "--source",
+        "synthetic:symbols=AAPL,seed=5,start=2024-01-02T14:31:00+00:00",
+        "--max",
+        "40",
+    )
 
     def news_signals() -> list[dict[str, Any]]:
         return [r.value for r in _signals(scope) if r.value and r.value["strategy"] == "news"]
 
     found = eventually(news_signals, timeout=120, message="a news signal")
     assert all(t.startswith("news:") for s in found for t in s["trigger_ids"])
+    assert read_topic(scope.runtime, scope.topic("deadletter"), idle_secs=1.0) == []
 
 
 def test_kill_9_and_restart_gives_the_signals_of_an_uninterrupted_run(
