@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "console", "err_console", "fail"]
 
-console = Console()
+# Piped or logged output (make demo, CI) gets 160 columns rather than rich's 80, so tables
+# of records stay one line per record; COLUMNS still wins when set.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 err_console = Console(stderr=True)
 
 

@@ -13,7 +13,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from cli.context import Runtime, console
-from cli.demo_signals import run_signal_stage
+from cli.demo_signals import DemoWorker, show_signals
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
 from consumers.render import records_table
@@ -34,10 +34,11 @@ _NEWS_COLUMNS = ("symbol", "ts_event_us", "headline", "sentiment.compound", "sou
 _BAR_COLUMNS = ("symbol", "ts_event_us", "open", "high", "low", "close", "volume")
 
 
-# The live feed's symbols are not in the bundled samples, so its quotes and news meet in
-# event-time order; the news starts after the quotes end (the worker orders by event time).
-_LIVE_SYMBOLS = "NVDA,AMD,INTC,ORCL"
-_LIVE_NEWS = f"synthetic:symbols={_LIVE_SYMBOLS},seed=11,count=200,start=2024-01-02T21:00:00+00:00"
+# Inputs in the order a live feed would deliver them: for every symbol, its records reach
+# the worker in event-time order across topics (the worker dead-letters what is older than
+# what it already processed for that symbol). The live symbols have no bundled samples.
+_LIVE_SYMBOLS = "AMD,INTC,ORCL,META"
+_LIVE_NEWS_START = "2024-01-02T21:00:00+00:00"  # after the live quotes end
 
 _PRODUCTS = {"kafka": "Apache Kafka", "registry": "Apicurio Registry"}
 
@@ -60,41 +61,37 @@ def _validator(
     return lambda rec: check(rec, now_us=wall_clock_us(), limits=limits)
 
 
-def _produce_samples(runtime: Runtime, quotes: int) -> list[tuple[str, str, PublishStats]]:
+def _inputs(quotes: int) -> list[tuple[str, str]]:
+    """Return (kind, spec) of every input, in the order the worker should see them."""
+    return [
+        ("market", "sample:GOOG"),  # real daily bars, 2004-2013
+        ("news", f"jsonl:{_SAMPLES / 'news' / 'samples' / 'news.jsonl'}"),  # Jan-Jun 2024
+        ("market", f"csv:{_SAMPLES / 'market' / 'samples' / 'quotes.csv'}"),  # Jul 2024
+        ("market", f"synthetic:symbols={_LIVE_SYMBOLS},seed=7,count={quotes}"),
+        ("news", f"synthetic:symbols={_LIVE_SYMBOLS},seed=11,count=200,start={_LIVE_NEWS_START}"),
+    ]
+
+
+def _produce(runtime: Runtime, kind: str, spec: str) -> tuple[str, str, PublishStats]:
     from producers.market.base import parse_source
     from producers.news.sources import parse_news_source
 
     limits = ValidationLimits.from_settings(runtime.settings)
-    inputs: list[tuple[str, str, str, Iterable[SourceRow], Callable[..., None]]] = []
-    for spec in (
-        "sample:GOOG",
-        f"synthetic:symbols={_LIVE_SYMBOLS},seed=7,count={quotes}",
-        f"csv:{_SAMPLES / 'market' / 'samples' / 'quotes.csv'}",
-    ):
+    rows: Iterable[SourceRow]
+    if kind == "news":
+        topic, record, check = "news.items", "NewsItem", validate_news
+        rows = parse_news_source(spec, clock=wall_clock_us).records()
+    else:
         source = parse_source(spec, clock=wall_clock_us)
-        topic, record = (
-            ("market.quotes", "Quote") if source.kind == "quote" else ("market.bars", "Bar")
-        )
-        check = validate_quote if source.kind == "quote" else validate_bar
-        inputs.append((spec, topic, record, source.records(), check))
-    for spec in (f"jsonl:{_SAMPLES / 'news' / 'samples' / 'news.jsonl'}",):
-        inputs.append(
-            (
-                spec,
-                "news.items",
-                "NewsItem",
-                parse_news_source(spec, clock=wall_clock_us).records(),
-                validate_news,
-            )
-        )
-    results = []
-    for spec, topic, record, rows, check in inputs:
-        _say(f"producing [bold]{_label(spec)}[/bold] → {runtime.settings.topic(topic)}")
-        stats = publish_rows(
-            runtime, rows, topic_name=topic, record=record, validate=_validator(check, limits)
-        )
-        results.append((spec, topic, stats))
-    return results
+        quote = source.kind == "quote"
+        topic, record = ("market.quotes", "Quote") if quote else ("market.bars", "Bar")
+        check = validate_quote if quote else validate_bar
+        rows = source.records()
+    _say(f"producing [bold]{_label(spec)}[/bold] → {runtime.settings.topic(topic)}")
+    stats = publish_rows(
+        runtime, rows, topic_name=topic, record=record, validate=_validator(check, limits)
+    )
+    return spec, topic, stats
 
 
 def _show_latest(runtime: Runtime, topic_name: str, columns: tuple[str, ...], n: int) -> None:
@@ -156,26 +153,11 @@ def _counts_table(results: list[tuple[str, str, PublishStats]], totals: Mapping[
     return table
 
 
-def _produce_news(runtime: Runtime, spec: str) -> None:
-    from producers.news.sources import parse_news_source
-
-    limits = ValidationLimits.from_settings(runtime.settings)
-    rows = parse_news_source(spec, clock=wall_clock_us).records()
-    stats = publish_rows(
-        runtime,
-        rows,
-        topic_name="news.items",
-        record="NewsItem",
-        validate=_validator(validate_news, limits),
-    )
-    _say(f"produced {stats.delivered:,} news records ({_label(spec)})")
-
-
 def demo_command(
     quotes: int = typer.Option(50_000, "--quotes", help="Synthetic quotes to produce."),
     keep: bool = typer.Option(False, "--keep", help="Leave the local infra running afterwards."),
 ) -> None:
-    """Start the local infra, apply topics, produce the samples, show decoded records, stop."""
+    """Start the local infra and a worker, produce the samples, show records and signals, stop."""
     settings = get_settings()
     started_here = settings.uses_local_broker and not any(s.running for s in local.status(settings))
     console.print(Rule("primestream demo"))
@@ -188,7 +170,12 @@ def demo_command(
         runtime = Runtime(settings)
         created = [row for row in apply_all(runtime) if row[1] in ("create", "schema")]
         _say(f"topics applied ({len(created)} topics created or schemas registered)")
-        results = _produce_samples(runtime, quotes)
+        with DemoWorker(runtime) as worker:
+            results = []
+            for kind, spec in _inputs(quotes):
+                results.append(_produce(runtime, kind, spec))
+                worker.caught_up()
+            _say("the worker has processed every input")
         console.print(Rule("decoded records"))
         _show_latest(runtime, "market.quotes", _QUOTE_COLUMNS, 5)
         _show_latest(runtime, "market.bars", _BAR_COLUMNS, 5)
@@ -196,7 +183,7 @@ def demo_command(
         totals = _end_offsets(runtime, ("market.quotes", "market.bars", "news.items"))
         console.print(_counts_table(results, totals))
         console.print(Rule("signals"))
-        run_signal_stage(runtime, lambda: _produce_news(runtime, _LIVE_NEWS))
+        show_signals(runtime)
     finally:
         if started_here and not keep:
             for line in local.down(settings):

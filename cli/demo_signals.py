@@ -23,7 +23,7 @@ from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
 from streams.app import app_id
 
-__all__ = ["run_signal_stage"]
+__all__ = ["DemoWorker", "show_signals"]
 
 _CLI = str(Path(sys.executable).with_name("primestream"))
 _INPUTS = ("market.quotes", "market.bars", "news.items")
@@ -74,7 +74,8 @@ def _read_all(runtime: Runtime, name: str) -> list[Received]:
         consumer.close()
 
 
-def _summary(runtime: Runtime) -> None:
+def show_signals(runtime: Runtime) -> None:
+    """Print the latest signals and the counts by strategy and dead-letter reason."""
     signals = _read_all(runtime, "signals")
     dead = _read_all(runtime, "deadletter")
     console.print(records_table("latest signals (decoded)", signals[-10:], columns=_SIGNAL_COLUMNS))
@@ -90,25 +91,36 @@ def _summary(runtime: Runtime) -> None:
     console.print(table)
 
 
-def run_signal_stage(runtime: Runtime, produce_news: Callable[[], object]) -> None:
-    """Start a worker, let it catch up, feed news after the quotes, show the signals."""
-    _say("starting a streams worker ([bold]primestream worker[/bold])…")
-    worker = subprocess.Popen(  # noqa: S603 - our own console script
-        [_CLI, "worker"],
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_caught_up(runtime, worker, timeout=180)
-        _say("worker caught up on market data; publishing live news after it…")
-        produce_news()
-        _wait_caught_up(runtime, worker, timeout=120)
-        _summary(runtime)
-    finally:
+class DemoWorker:
+    """A `primestream worker` subprocess for the demo; stopped with SIGTERM on exit."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> DemoWorker:
+        _say("starting a streams worker ([bold]primestream worker[/bold])…")
+        self._process = subprocess.Popen(  # noqa: S603 - our own console script
+            [_CLI, "worker"],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return self
+
+    def caught_up(self, timeout: float = 180.0) -> None:
+        """Return once the worker has committed every input record; raise if it died."""
+        assert self._process is not None
+        _wait_caught_up(self._runtime, self._process, timeout)
+
+    def __exit__(self, *exc: object) -> None:
+        worker = self._process
+        if worker is None:
+            return
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(60)
         except subprocess.TimeoutExpired:
             worker.kill()
+            worker.wait(10)
         _say(f"worker stopped (exit {worker.returncode})")

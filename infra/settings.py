@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         description="Reorder window per symbol; older records are dead-lettered.",
     )
     standby_replicas: int = Field(default=1, ge=0, description="Standby replicas of every table.")
+    commit_interval_ms: float = Field(
+        default=100.0,
+        gt=0.0,
+        description="How often a worker commits (exactly once: how soon outputs become "
+        "visible to read_committed readers).",
+    )
 
     # --- telemetry ------------------------------------------------------------------
     tracing_exporter: TracingExporter = Field(

@@ -94,6 +94,7 @@ def build_app(
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         table_standby_replicas=settings.standby_replicas,
+        broker_commit_interval=settings.commit_interval_ms / 1000.0,
         consumer_auto_offset_reset="earliest",
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
