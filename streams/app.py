@@ -13,6 +13,7 @@ from typing import Any
 
 from infra.local import Endpoints
 from infra.settings import Settings
+from infra.telemetry import Tracing, setup_tracing
 from schemas.codec import AvroSerializer, deserializer_for, serializer_for
 from streams.engine import EngineSettings
 from streams.fastpath import FastApp
@@ -31,6 +32,7 @@ class ProcessingContext:
     strategies: StrategyConfig
     engine: EngineSettings
     registry: Any  # confluent_kafka SchemaRegistryClient | None
+    tracing: Tracing | None = None
 
     def serializer(self, record: str, topic: str) -> AvroSerializer:
         """Return the Avro serializer of RECORD for TOPIC."""
@@ -80,6 +82,7 @@ def build_app(
         config,
         EngineSettings(grace_us=int(settings.event_time_grace_ms * 1000)),
         registry,
+        setup_tracing(settings),
     )
     ident = app_id(settings)
     datadir = settings.home / "workers" / ident

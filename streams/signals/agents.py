@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.stage_tracing import StageTracer
 from streams.app import ProcessingContext
 from streams.fastpath import FastApp, iter_batches
 from streams.signals.processing import SignalProcessor
@@ -43,6 +44,7 @@ def register(app: FastApp, ctx: ProcessingContext) -> None:
         ctx.strategies,
         ctx.engine,
         {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()},
+        StageTracer(ctx.tracing, "signals", app.conf.id),
     )
     encode = ctx.serializer("Signal", settings.topic("signals"))
 

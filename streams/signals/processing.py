@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from infra.stage_tracing import StageTracer
 from schemas.exceptions import DecodeError
 from streams.deadletter import DeadLetter
 from streams.engine import EngineSettings, Event, SymbolEngine
@@ -65,11 +66,13 @@ class SignalProcessor:
         config: StrategyConfig,
         settings: EngineSettings,
         decoders: Mapping[str, tuple[str, Decoder]],
+        tracer: StageTracer | None = None,
     ) -> None:
-        """Map each input topic to (record name, decoder) in DECODERS."""
+        """Map each input topic to (record name, decoder) in DECODERS; TRACER records spans."""
         self._config = config
         self._settings = settings
         self._decoders = decoders
+        self._tracer = tracer or StageTracer(None, "signals", "")
         self.engines: dict[str, SymbolEngine] = {}
 
     def engine(self, symbol: str, load: StateLoader) -> SymbolEngine:
@@ -92,8 +95,14 @@ class SignalProcessor:
     def process(self, records: Iterable[RawRecord], load: StateLoader) -> BatchResult:
         """Run RECORDS (one topic-partition, in offset order) through the engines."""
         result = BatchResult()
+        tracer = self._tracer
+        traced: list[Headers] = []
+        last: RawRecord | None = None
         for raw in records:
+            last = raw
             result.processed += 1
+            if tracer.enabled:
+                traced.append(raw.headers)
             decoded = self._decode(raw, result)
             if decoded is None:
                 continue
@@ -102,11 +111,21 @@ class SignalProcessor:
             engine = self.engine(symbol, load)
             output = engine.on_event(Event(kind, record["ts_event_us"], dict(record)))
             result.changed.add(symbol)
-            headers = _trace_headers(raw.headers)
-            for signal in output.signals:
-                result.signals.append(OutRecord(symbol.encode(), signal, headers))
+            if output.signals:
+                headers = tracer.continue_trace(
+                    raw.headers,
+                    topic=raw.topic,
+                    partition=raw.partition,
+                    offset=raw.offset,
+                    key=raw.key,
+                    attributes={"symbol": symbol, "signals": len(output.signals)},
+                )
+                for signal in output.signals:
+                    result.signals.append(OutRecord(symbol.encode(), signal, headers))
             for late in output.late:
                 result.deadletters.append(_dead(raw, "LateRecord", late.reason))
+        if traced and last is not None:
+            tracer.batch(traced, topic=last.topic, partition=last.partition, size=result.processed)
         return result
 
     def _decode(self, raw: RawRecord, result: BatchResult) -> tuple[str, Mapping[str, Any]] | None:
@@ -124,11 +143,6 @@ class SignalProcessor:
             result.deadletters.append(_dead(raw, "KeyMismatch", reason))
             return None
         return _KIND_OF_RECORD[record_name], record
-
-
-def _trace_headers(headers: Headers) -> list[tuple[str, bytes]]:
-    # The signal continues the trace of the record that triggered it.
-    return [(k, v) for k, v in headers or () if k in ("traceparent", "tracestate")]
 
 
 def _dead(raw: RawRecord, error_type: str, message: str) -> OutRecord:

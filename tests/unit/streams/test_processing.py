@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from infra.settings import Settings
+from infra.stage_tracing import StageTracer
+from infra.telemetry import parse_traceparent, setup_tracing
 from schemas.codec import deserializer_for, serializer_for
 from streams.engine import EngineSettings
 from streams.signals.processing import SignalProcessor
@@ -111,3 +117,57 @@ def test_engines_resume_from_table_state() -> None:
     resumed = _processor().process(records[4:], table.get)
 
     assert [s.value["side"] for s in resumed.signals] == ["SELL"]
+
+
+def test_sampled_triggers_get_a_child_span_and_the_batch_links_them() -> None:
+    exporter = InMemorySpanExporter()
+    settings = Settings(_env_file=None, tracing_sample_ratio=0.0)  # type: ignore[call-arg]
+    tracing = setup_tracing(settings, exporter=exporter)
+    assert tracing is not None
+    processor = SignalProcessor(
+        _CONFIG,
+        EngineSettings(),
+        {"market.quotes": ("Quote", deserializer_for("Quote", registry=None))},
+        StageTracer(tracing, "signals", "primestream-test"),
+    )
+
+    result = processor.process(_quotes([10, 10, 10, 11, 12, 9, 8]), _no_state)
+    tracing.provider.force_flush()
+    tracing.root_provider.force_flush()
+
+    spans = exporter.get_finished_spans()
+    children = [s for s in spans if s.name == "signals market.quotes"]
+    (batch,) = [s for s in spans if s.name == "signals batch market.quotes"]
+    assert len(children) == 2  # one per quote that fired a signal
+    (child,) = [s for s in children if (s.attributes or {})["messaging.kafka.offset"] == 3]
+    buy = parse_traceparent(result.signals[0].headers)
+    assert buy is not None
+    assert buy[0] == f"{3:032x}"  # the trigger's trace goes on ...
+    assert buy[1] == f"{child.context.span_id:016x}"  # ... below the stage's span ...
+    assert child.parent is not None
+    assert child.parent.span_id == 1  # ... below the trigger's
+    assert child.kind is SpanKind.CONSUMER
+    assert child.attributes is not None
+    assert child.attributes["messaging.destination.name"] == "market.quotes"
+    assert child.attributes["messaging.kafka.offset"] == 3
+    assert child.attributes["messaging.consumer.group.name"] == "primestream-test"
+    # every record is sampled, but the first's all-zero trace id is invalid (W3C): no link
+    assert {link.context.trace_id for link in batch.links} == set(range(1, 7))
+
+
+def test_unsampled_triggers_pass_their_traceparent_on_and_record_nothing() -> None:
+    exporter = InMemorySpanExporter()
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    tracing = setup_tracing(settings, exporter=exporter)
+    assert tracing is not None
+    tracer = StageTracer(tracing, "signals", "g")
+    unsampled = [("traceparent", f"00-{5:032x}-{2:016x}-00".encode())]
+
+    out = tracer.continue_trace(unsampled, topic="t", partition=0, offset=1, key=b"AAPL")
+    tracer.batch([unsampled], topic="t", partition=0, size=1)
+    tracing.provider.force_flush()
+    tracing.root_provider.force_flush()
+
+    assert out == unsampled
+    assert exporter.get_finished_spans() == ()
+    assert tracer.recorded == 0
