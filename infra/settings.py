@@ -108,6 +108,17 @@ class Settings(BaseSettings):
         description="How often a worker commits (exactly once: how soon outputs become "
         "visible to read_committed readers).",
     )
+    trading_mode: Literal["alert-only", "paper", "live"] | None = Field(
+        default=None,
+        description="alert-only, paper or live; overrides the strategy config's [risk] mode "
+        "(whose default is alert-only).",
+    )
+    recovery_stall_secs: float = Field(
+        default=120.0,
+        gt=0.0,
+        description="A worker whose table recovery makes no progress for this long exits "
+        "with the reason instead of hanging.",
+    )
 
     # --- telemetry ------------------------------------------------------------------
     tracing_exporter: TracingExporter = Field(
@@ -129,6 +140,36 @@ class Settings(BaseSettings):
     symbols: list[str] = Field(
         default_factory=list,
         description="Known symbols (JSON list). Empty: any well-formed symbol is accepted.",
+    )
+
+    # --- live broker (E*TRADE) -------------------------------------------------------
+    etrade_consumer_key: SecretStr | None = Field(
+        default=None, description="E*TRADE API consumer key (never printed)."
+    )
+    etrade_consumer_secret: SecretStr | None = Field(
+        default=None, description="E*TRADE API consumer secret (never printed)."
+    )
+    etrade_access_token: SecretStr | None = Field(
+        default=None,
+        description="OAuth access token from the browser authorization; valid until "
+        "midnight US Eastern (never printed).",
+    )
+    etrade_access_token_secret: SecretStr | None = Field(
+        default=None, description="OAuth access token secret (never printed)."
+    )
+    etrade_account_id_key: str | None = Field(
+        default=None, description="accountIdKey of the account to trade (from List Accounts)."
+    )
+    etrade_sandbox: bool = Field(
+        default=True, description="Use E*TRADE's sandbox host (apisb.etrade.com), not live."
+    )
+    etrade_base_url: str | None = Field(
+        default=None,
+        description="Overrides the sandbox/live host, e.g. http://127.0.0.1:8080 for a fake "
+        "server in tests.",
+    )
+    etrade_timeout_secs: float = Field(
+        default=10.0, gt=0.0, description="Timeout of each E*TRADE HTTP request."
     )
 
     @property

@@ -62,6 +62,7 @@ _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
     ("alerts", "Alert", "delete", 4 * _WEEK_MS, "alert-only mode decisions"),
     ("fills", "Fill", "delete", -1, "executions (kept forever: positions derive from them)"),
     ("positions", "Position", "compact", -1, "latest position per symbol (compacted)"),
+    ("risk.control", "RiskControl", "delete", 52 * _WEEK_MS, "kill switch: trip/reset, per partition"),
     ("deadletter", None, "delete", 4 * _WEEK_MS, "rejected raw records, reason in headers"),
 )
 
@@ -78,7 +79,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             cleanup_policy=cleanup,
             retention_ms=retention,
             min_insync_replicas=min_isr,
-            keyed_by_symbol=True,
+            # risk.control is co-partitioned too, but written to every partition explicitly
+            keyed_by_symbol=name != "risk.control",
             doc=doc,
         )
         for name, record, cleanup, retention, doc in _TABLE

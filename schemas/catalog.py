@@ -33,6 +33,7 @@ RECORD_NAMES: tuple[str, ...] = (
     "Alert",
     "Fill",
     "Position",
+    "RiskControl",
 )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "Position",
     "Quote",
     "Rejection",
+    "RiskControl",
     "Sentiment",
     "Side",
     "Signal",
@@ -187,4 +188,13 @@ class Position(TypedDict):
     unrealized_pnl: float
     version: int
     last_fill_id: str | None
+    ts_event_us: int
+
+
+class RiskControl(TypedDict):
+    """Trip or reset the kill switch of every partition's risk gate."""
+
+    action: Literal["KILL", "RESET"]
+    reason: str
+    source: str
     ts_event_us: int

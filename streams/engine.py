@@ -30,7 +30,9 @@ from streams.strategies import (
 from streams.strategies.ensemble import combine
 from streams.strategies.signals import make_signal
 
-__all__ = ["EngineOutput", "EngineSettings", "Event", "SymbolEngine"]
+__all__ = ["SIZING_ATR", "EngineOutput", "EngineSettings", "Event", "SymbolEngine"]
+
+SIZING_ATR = "atr_14"
 
 Record = dict[str, Any]
 
@@ -78,7 +80,10 @@ class SymbolEngine:
         self._specs = config.for_symbol(symbol)
         self._weights = ensemble_weights(config, symbol) if config.ensemble else {}
         self._gaps = GapPolicy(settings.max_gap_factor)
-        self.indicators = IndicatorSet(required_indicators(config, symbol))
+        # Every signal carries the symbol's ATR(14): volatility-targeted sizing reads it.
+        specs = required_indicators(config, symbol)
+        specs.setdefault(SIZING_ATR, ("atr", {"period": 14}))
+        self.indicators = IndicatorSet(specs)
         self.sentiment = {h: DecayedSentiment(h) for h in required_sentiment(config, symbol)}
         self.buffer: ReorderBuffer[Event] = ReorderBuffer(settings.grace_us)
         self.previous: dict[str, float] | None = None
@@ -173,6 +178,11 @@ class SymbolEngine:
         if self.sides.get(name, "FLAT") == side:
             return []
         self.sides[name] = side
+        atr = self.indicators.snapshot().get(SIZING_ATR)
+        if atr is not None and SIZING_ATR not in view.features:
+            view = StrategyView(
+                view.side, view.strength, view.confidence, {**view.features, SIZING_ATR: atr}
+            )
         return [
             make_signal(
                 self.symbol,

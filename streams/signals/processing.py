@@ -8,54 +8,26 @@ per batch rather than once per record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from infra.stage_tracing import StageTracer
-from schemas.exceptions import DecodeError
-from streams.deadletter import DeadLetter
+from streams.edge import (
+    Decoder,
+    Headers,
+    OutRecord,
+    RawRecord,
+    StageOutput,
+    StateLoader,
+    dead_letter,
+    decode_edge,
+)
 from streams.engine import EngineSettings, Event, SymbolEngine
 from streams.strategies import StrategyConfig
 
-__all__ = ["BatchResult", "OutRecord", "RawRecord", "SignalProcessor"]
+__all__ = ["SignalProcessor"]
 
-Headers = Sequence[tuple[str, bytes]]
 _KIND_OF_RECORD = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
-
-
-class RawRecord(Protocol):
-    """What the consumer delivers (aiokafka's ConsumerRecord has these)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-
-
-@dataclass(frozen=True)
-class OutRecord:
-    """A record to send: key, value (raw bytes or a Signal dict) and headers."""
-
-    key: bytes | None
-    value: Any
-    headers: list[tuple[str, bytes]]
-
-
-@dataclass
-class BatchResult:
-    """What one batch produced."""
-
-    signals: list[OutRecord] = field(default_factory=list)
-    deadletters: list[OutRecord] = field(default_factory=list)
-    changed: set[str] = field(default_factory=set)
-    processed: int = 0
-
-
-Decoder = Callable[[bytes], Mapping[str, Any] | None]
-StateLoader = Callable[[str], Mapping[str, Any] | None]
 
 
 class SignalProcessor:
@@ -88,13 +60,17 @@ class SignalProcessor:
             self.engines[symbol] = engine
         return engine
 
+    def state(self, symbol: str) -> dict[str, Any]:
+        """Return SYMBOL's engine state, the table value."""
+        return self.engines[symbol].state()
+
     def forget(self) -> None:
         """Drop the working set (partitions were revoked: the table is the truth)."""
         self.engines.clear()
 
-    def process(self, records: Iterable[RawRecord], load: StateLoader) -> BatchResult:
+    def process(self, records: Iterable[RawRecord], load: StateLoader) -> StageOutput:
         """Run RECORDS (one topic-partition, in offset order) through the engines."""
-        result = BatchResult()
+        result = StageOutput()
         tracer = self._tracer
         traced: list[Headers] = []
         last: RawRecord | None = None
@@ -121,30 +97,19 @@ class SignalProcessor:
                     attributes={"symbol": symbol, "signals": len(output.signals)},
                 )
                 for signal in output.signals:
-                    result.signals.append(OutRecord(symbol.encode(), signal, headers))
+                    result.emit("signals", symbol, signal, headers)
             for late in output.late:
-                result.deadletters.append(_dead(raw, "LateRecord", late.reason))
+                result.deadletters.append(dead_letter(raw, "LateRecord", late.reason))
         if traced and last is not None:
             tracer.batch(traced, topic=last.topic, partition=last.partition, size=result.processed)
         return result
 
-    def _decode(self, raw: RawRecord, result: BatchResult) -> tuple[str, Mapping[str, Any]] | None:
+    def _decode(self, raw: RawRecord, result: StageOutput) -> tuple[str, Mapping[str, Any]] | None:
         record_name, decode = self._decoders[raw.topic]
-        try:
-            record = decode(raw.value or b"")
-        except DecodeError as exc:
-            result.deadletters.append(_dead(raw, "DecodeError", exc.reason))
+        decoded = decode_edge(raw, decode)
+        if isinstance(decoded, OutRecord):
+            result.deadletters.append(decoded)
             return None
-        if record is None:  # a tombstone carries nothing to compute on
+        if decoded is None:  # a tombstone carries nothing to compute on
             return None
-        key = raw.key.decode("utf-8", "replace") if raw.key else None
-        if key is not None and key != record.get("symbol"):
-            reason = f"key {key!r} does not match symbol {record.get('symbol')!r}"
-            result.deadletters.append(_dead(raw, "KeyMismatch", reason))
-            return None
-        return _KIND_OF_RECORD[record_name], record
-
-
-def _dead(raw: RawRecord, error_type: str, message: str) -> OutRecord:
-    letter = DeadLetter(raw.topic, raw.partition, raw.offset, error_type, message)
-    return OutRecord(raw.key, raw.value or b"", letter.headers(raw.headers or ()))
+        return _KIND_OF_RECORD[record_name], decoded

@@ -10,7 +10,7 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
     specs = topic_specs(_settings(partitions=6))
 
     assert {s.partitions for s in specs} == {6}
-    assert all(s.keyed_by_symbol for s in specs)
+    assert [s.name for s in specs if not s.keyed_by_symbol] == ["risk.control"]
     names = {s.name for s in specs}
     assert {
         "market.quotes",
@@ -23,6 +23,7 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
         "alerts",
         "fills",
         "positions",
+        "risk.control",
         "deadletter",
     } == names
 

@@ -76,9 +76,11 @@ def _no_state(_symbol: str) -> dict[str, Any] | None:
 def test_quotes_become_signals_that_continue_the_trigger_trace() -> None:
     result = _processor().process(_quotes([10, 10, 10, 11, 12, 9, 8]), _no_state)
 
-    assert [s.value["side"] for s in result.signals] == ["BUY", "SELL"]
-    assert result.signals[0].key == b"AAPL"
-    assert result.signals[0].headers == [("traceparent", f"00-{3:032x}-{1:016x}-01".encode())]
+    assert [s["side"] for s in result.of("signals")] == ["BUY", "SELL"]
+    assert result.outs("signals")[0].key == b"AAPL"
+    assert result.outs("signals")[0].headers == [
+        ("traceparent", f"00-{3:032x}-{1:016x}-01".encode())
+    ]
     assert result.changed == {"AAPL"}
     assert result.processed == 7
 
@@ -94,7 +96,7 @@ def test_garbage_is_dead_lettered_with_its_reason_and_the_stream_goes_on() -> No
     assert dead.value == b"{not avro}"
     assert headers["deadletter.error.type"] == "DecodeError"
     assert headers["deadletter.source.offset"] == "99"
-    assert [s.value["side"] for s in result.signals] == ["BUY"]
+    assert [s["side"] for s in result.of("signals")] == ["BUY"]
 
 
 def test_a_key_that_disagrees_with_the_symbol_is_dead_lettered() -> None:
@@ -116,7 +118,7 @@ def test_engines_resume_from_table_state() -> None:
 
     resumed = _processor().process(records[4:], table.get)
 
-    assert [s.value["side"] for s in resumed.signals] == ["SELL"]
+    assert [s["side"] for s in resumed.of("signals")] == ["SELL"]
 
 
 def test_sampled_triggers_get_a_child_span_and_the_batch_links_them() -> None:
@@ -140,7 +142,7 @@ def test_sampled_triggers_get_a_child_span_and_the_batch_links_them() -> None:
     (batch,) = [s for s in spans if s.name == "signals batch market.quotes"]
     assert len(children) == 2  # one per quote that fired a signal
     (child,) = [s for s in children if (s.attributes or {})["messaging.kafka.offset"] == 3]
-    buy = parse_traceparent(result.signals[0].headers)
+    buy = parse_traceparent(result.outs("signals")[0].headers)
     assert buy is not None
     assert buy[0] == f"{3:032x}"  # the trigger's trace goes on ...
     assert buy[1] == f"{child.context.span_id:016x}"  # ... below the stage's span ...
