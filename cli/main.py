@@ -12,6 +12,7 @@ from cli import (
     demo_command,
     infra_commands,
     produce_commands,
+    risk_commands,
     tail_command,
     topic_commands,
     worker_command,
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(infra_commands.app, name="infra")
 app.add_typer(topic_commands.app, name="topics")
 app.add_typer(produce_commands.app, name="produce")
+app.add_typer(risk_commands.app, name="risk")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)

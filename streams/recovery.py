@@ -86,7 +86,6 @@ def install_recovery_watchdog(
     """Sample APP's table recovery every second; crash the worker loudly on a stall."""
     watch = RecoveryWatch(stall_secs)
 
-    @app.timer(1.0, on_leader=False)
     async def sample() -> None:
         recovery = app.tables.recovery
         before = watch.remaining
@@ -102,4 +101,5 @@ def install_recovery_watchdog(
             log.error("%s", reason)
             await app.crash(RecoveryStalledError(reason))
 
+    app.timer(1.0, on_leader=False)(sample)
     return watch
