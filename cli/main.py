@@ -11,6 +11,7 @@ import typer
 from cli import (
     demo_command,
     infra_commands,
+    pnl_command,
     produce_commands,
     risk_commands,
     tail_command,
@@ -35,6 +36,7 @@ app.add_typer(risk_commands.app, name="risk")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)
+app.command("pnl")(pnl_command.pnl_command)
 
 
 def main() -> None:
