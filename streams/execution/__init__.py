@@ -1,0 +1,17 @@
+"""Execution: broker adapters turn orders into order events and fills (paper or live)."""
+
+from streams.execution.fill_model import FillModel
+from streams.execution.paper import PaperBroker
+from streams.execution.paper_book import PaperBook
+from streams.execution.reports import EMPTY, ExecutionReport, fill_record, money, order_event
+
+__all__ = [
+    "EMPTY",
+    "ExecutionReport",
+    "FillModel",
+    "PaperBook",
+    "PaperBroker",
+    "fill_record",
+    "money",
+    "order_event",
+]
