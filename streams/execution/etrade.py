@@ -34,13 +34,11 @@ from infra.clock import Clock
 from infra.settings import Settings
 from streams.execution.broker import BrokerConfigError, BrokerUnavailableError
 from streams.execution.etrade_orders import (
-    OrderTracker,
-    TrackedOrder,
+    VENUE,
     UnsupportedOrderError,
     VenueOrder,
     as_list,
     client_order_id,
-    find_venue_order,
     order_request,
     parse_positions,
     venue_order,
@@ -51,14 +49,15 @@ from streams.execution.etrade_session import (
     ETradeApiError,
     ETradeConfig,
     ETradeSession,
+    VenueServerError,
 )
+from streams.execution.etrade_tracker import OrderTracker, TrackedOrder, find_venue_order
 from streams.execution.reports import EMPTY, ExecutionReport, order_event
 
 __all__ = ["ETradeBroker", "ETradeConfig", "config_from_settings", "is_duplicate_client_id"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-VENUE = "etrade"
 # E*TRADE's duplicate-clientOrderId error is matched by its wording (its code is not in
 # the public v1 documentation): "client order id" near "duplicate"/"already"/"unique".
 _DUPLICATE = re.compile(r"client\s*order\s*id", re.I)
@@ -97,7 +96,10 @@ def _describe(err: BaseException) -> str:
 
 def _preview_id(preview: Mapping[str, Any]) -> str:
     ids = as_list((preview.get("PreviewOrderResponse") or {}).get("PreviewIds"))
-    return str(ids[0]["previewId"])
+    try:
+        return str(ids[0]["previewId"])
+    except (IndexError, KeyError, TypeError):
+        raise VenueServerError("PreviewOrderResponse without a previewId") from None
 
 
 def _placed_id(placed: Mapping[str, Any]) -> int | None:
@@ -134,8 +136,15 @@ class ETradeBroker:
         return cls(config_from_settings(settings), clock=clock, **kwargs)
 
     def state(self) -> dict[str, Any]:
-        """Return the tracked orders as a JSON-able dict (pass it back as `state=`)."""
+        """Return the tracked orders as a JSON-able dict (for a changelogged table)."""
         return self._tracker.state()
+
+    @classmethod
+    def from_state(
+        cls, state: Mapping[str, Any], config: ETradeConfig, *, clock: Clock, **kwargs: Any
+    ) -> ETradeBroker:
+        """Return an adapter that resumes the orders `state()` saved."""
+        return cls(config, clock=clock, state=state, **kwargs)
 
     def submit(self, order: Mapping[str, Any]) -> ExecutionReport:
         """Preview and place ORDER: NEW, REJECTED with E*TRADE's message, or EMPTY if placed."""
@@ -158,8 +167,9 @@ class ETradeBroker:
         )  # fmt: skip
         try:
             preview = self._retrying("preview order", lambda: self._session.preview(request))
+            preview_id = _preview_id(preview)
             self._tracker.track(tracked)  # before placing: a lost answer leaves it pending
-            etrade_id = self._place(request, _preview_id(preview), tracked)
+            etrade_id = self._place(request, preview_id, tracked)
         except ETradeApiError as err:
             self._tracker.forget(order["id"])
             log.info("E*TRADE rejected order %s: %s", order["id"], err)

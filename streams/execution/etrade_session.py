@@ -52,6 +52,7 @@ from streams.execution.broker import BrokerConfigError, BrokerError, TokenExpire
 __all__ = [
     "EASTERN",
     "IDLE_RENEW_US",
+    "REDACTOR",
     "TRANSIENT_ERRORS",
     "ETradeApiError",
     "ETradeConfig",
