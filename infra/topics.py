@@ -62,7 +62,7 @@ _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
     ("alerts", "Alert", "delete", 4 * _WEEK_MS, "alert-only mode decisions"),
     ("fills", "Fill", "delete", -1, "executions (kept forever: positions derive from them)"),
     ("positions", "Position", "compact", -1, "latest position per symbol (compacted)"),
-    ("risk.control", "RiskControl", "delete", 52 * _WEEK_MS, "kill switch: trip/reset, per partition"),
+    ("risk.control", "RiskControl", "delete", 52 * _WEEK_MS, "kill switch trip/reset"),
     ("deadletter", None, "delete", 4 * _WEEK_MS, "rejected raw records, reason in headers"),
 )
 
