@@ -7,7 +7,7 @@ test, a replay namespace and the worker each get their own app.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,44 @@ from infra.settings import Settings
 from infra.telemetry import Tracing, setup_tracing
 from schemas.codec import AvroSerializer, deserializer_for, serializer_for
 from streams.engine import EngineSettings
+from streams.execution.config import load_fill_model
+from streams.execution.fill_model import FillModel
 from streams.fastpath import FastApp
+from streams.recovery import install_recovery_watchdog
+from streams.risk.config import RiskConfig, load_risk_config
 from streams.strategies import StrategyConfig, load_config
 from streams.strategies.config import EXAMPLES_DIR
 
-__all__ = ["ProcessingContext", "app_id", "build_app", "default_strategy_config"]
+__all__ = [
+    "ProcessingContext",
+    "TradingConfig",
+    "app_id",
+    "build_app",
+    "default_strategy_config",
+    "load_trading_config",
+]
+
+
+@dataclass(frozen=True)
+class TradingConfig:
+    """The risk gate's config and the paper broker's fill model (same TOML as strategies)."""
+
+    risk: RiskConfig
+    fill_model: FillModel
+
+    @property
+    def mode(self) -> str:
+        """alert-only, paper or live."""
+        return self.risk.mode
+
+
+def load_trading_config(path: Path, settings: Settings) -> TradingConfig:
+    """Read the [risk], [sizing.*] and [execution] tables of PATH; settings may set the mode."""
+    overrides = settings.strategy_overrides
+    risk = load_risk_config(path, overrides)
+    if settings.trading_mode is not None:
+        risk = replace(risk, mode=settings.trading_mode)
+    return TradingConfig(risk, load_fill_model(path, overrides))
 
 
 @dataclass(frozen=True)
@@ -32,6 +65,7 @@ class ProcessingContext:
     strategies: StrategyConfig
     engine: EngineSettings
     registry: Any  # confluent_kafka SchemaRegistryClient | None
+    trading: TradingConfig
     tracing: Tracing | None = None
 
     def serializer(self, record: str, topic: str) -> AvroSerializer:
@@ -72,16 +106,15 @@ def build_app(
         if endpoints.schema_registry_url
         else None
     )
-    config = load_config(
-        strategy_config or settings.strategy_config or default_strategy_config(),
-        settings.strategy_overrides,
-    )
+    config_path = strategy_config or settings.strategy_config or default_strategy_config()
+    config = load_config(config_path, settings.strategy_overrides)
     ctx = ProcessingContext(
         settings,
         endpoints,
         config,
         EngineSettings(grace_us=int(settings.event_time_grace_ms * 1000)),
         registry,
+        load_trading_config(Path(config_path), settings),
         setup_tracing(settings),
     )
     ident = app_id(settings)
@@ -103,7 +136,27 @@ def build_app(
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
     )
-    from streams.signals.agents import register
-
-    register(app, ctx)
+    register_agents(app, ctx)
+    install_recovery_watchdog(app, settings.recovery_stall_secs)
     return app
+
+
+def register_agents(app: FastApp, ctx: ProcessingContext) -> None:
+    """Register the agents of the trading mode.
+
+    alert-only: the signal agent and the risk gate (alerts, no orders). paper: the paper
+    desk, the whole loop in one agent (see `streams.desk` for why). live: signals, risk and
+    the position table as separate agents; orders go to the broker adapter.
+    """
+    from streams import desk_agent
+    from streams.positions import agents as positions
+    from streams.risk import agents as risk
+    from streams.signals import agents as signals
+
+    if ctx.trading.mode == "paper":
+        desk_agent.register(app, ctx)
+        return
+    signals.register(app, ctx)
+    risk.register(app, ctx)
+    if ctx.trading.mode == "live":
+        positions.register(app, ctx)

@@ -67,7 +67,7 @@ class StageOutput:
 
     records: list[tuple[str, OutRecord]] = field(default_factory=list)
     deadletters: list[OutRecord] = field(default_factory=list)
-    changed: set[str] = field(default_factory=set)
+    changed: set[Any] = field(default_factory=set)  # keys, or (table, key) pairs
     processed: int = 0
 
     def emit(self, topic: str, key: str, value: Any, headers: list[tuple[str, bytes]]) -> None:

@@ -64,10 +64,15 @@ class Event:
 
 @dataclass
 class EngineOutput:
-    """What one event produced: signals to publish, late events to dead-letter."""
+    """What one event produced: signals to publish, late events to dead-letter.
+
+    `steps` pairs each event released in event-time order with the signals it produced,
+    for stages that act on the event itself too (the paper broker fills on quotes).
+    """
 
     signals: list[Record] = field(default_factory=list)
     late: list[Late[Event]] = field(default_factory=list)
+    steps: list[tuple[Event, list[Record]]] = field(default_factory=list)
 
 
 class SymbolEngine:
@@ -99,14 +104,18 @@ class SymbolEngine:
         if late is not None:
             out.late.append(late)
         for ready in released:
-            out.signals += self._apply(ready)
+            signals = self._apply(ready)
+            out.signals += signals
+            out.steps.append((ready, signals))
         return out
 
     def flush(self) -> EngineOutput:
         """Process everything the reorder buffer holds (end of input)."""
         out = EngineOutput()
         for ready in self.buffer.flush():
-            out.signals += self._apply(ready)
+            signals = self._apply(ready)
+            out.signals += signals
+            out.steps.append((ready, signals))
         return out
 
     def _apply(self, event: Event) -> list[Record]:

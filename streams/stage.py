@@ -18,14 +18,33 @@ from streams.app import ProcessingContext
 from streams.edge import RawRecord, StageOutput, StateLoader
 from streams.fastpath import FastApp, iter_batches
 
-__all__ = ["Processor", "StageSpec", "register_stage"]
+__all__ = ["OneTable", "Processor", "StageSpec", "TableProcessor", "register_stage"]
+
+
+TableLoaders = Mapping[str, StateLoader]
 
 
 class Processor(Protocol):
-    """What a stage's pure processor offers the agent."""
+    """What a stage's pure processor offers the agent (several tables)."""
+
+    def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:
+        """Turn one partition's batch into outputs; `changed` holds (table, key) pairs."""
+        ...
+
+    def state(self, table: str, key: str) -> Any:
+        """Return the value of KEY in TABLE after the batch."""
+        ...
+
+    def forget(self) -> None:
+        """Drop cached state: the tables are the truth between batches (rebalances)."""
+        ...
+
+
+class TableProcessor(Protocol):
+    """A processor of one table: loads and reports keys of that table only."""
 
     def process(self, records: Iterable[RawRecord], load: StateLoader) -> StageOutput:
-        """Turn one partition's batch into outputs; read state with LOAD."""
+        """Turn one partition's batch into outputs; `changed` holds keys of its table."""
         ...
 
     def state(self, key: str) -> Any:
@@ -33,18 +52,40 @@ class Processor(Protocol):
         ...
 
     def forget(self) -> None:
-        """Drop cached state: the table is the truth between batches (rebalances)."""
+        """Drop cached state."""
         ...
 
 
 @dataclass(frozen=True)
+class OneTable:
+    """Run a one-table processor as a stage processor."""
+
+    processor: TableProcessor
+    table: str
+
+    def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:
+        """Run the batch with the one table's loader; tag changed keys with the table."""
+        out = self.processor.process(records, load[self.table])
+        out.changed = {(self.table, key) for key in out.changed}
+        return out
+
+    def state(self, table: str, key: str) -> Any:
+        """Return KEY's value (TABLE is always the one table)."""
+        return self.processor.state(key)
+
+    def forget(self) -> None:
+        """Drop cached state."""
+        self.processor.forget()
+
+
+@dataclass(frozen=True)
 class StageSpec:
-    """A stage: its agent name, input and output topics (logical name → record), table."""
+    """A stage: its agent name, input and output topics (logical name → record), tables."""
 
     name: str
     inputs: Mapping[str, str]
     outputs: Mapping[str, str]
-    table: str
+    tables: tuple[str, ...]
 
 
 def register_stage(
@@ -52,8 +93,8 @@ def register_stage(
     ctx: ProcessingContext,
     spec: StageSpec,
     make_processor: Callable[[dict[str, str]], Processor],
-) -> Any:
-    """Declare SPEC's topics and table on APP and register its agent; return the table.
+) -> dict[str, Any]:
+    """Declare SPEC's topics and tables on APP and register its agent; return the tables.
 
     MAKE_PROCESSOR gets {physical input topic: record name} (namespaced names).
     """
@@ -70,12 +111,16 @@ def register_stage(
         name: ctx.serializer(record, settings.topic(name)) for name, record in spec.outputs.items()
     }
     deadletter = app.topic(settings.topic("deadletter"), **raw)
-    table = app.Table(spec.table, default=None, partitions=settings.partitions, key_type=str)
+    tables = {
+        name: app.Table(name, default=None, partitions=settings.partitions, key_type=str)
+        for name in spec.tables
+    }
+    loaders = {name: table.get for name, table in tables.items()}
     processor = make_processor(inputs)
 
     async def run(stream: Any) -> None:
         async for batch in iter_batches(stream):
-            result = processor.process(batch.records, table.get)
+            result = processor.process(batch.records, loaders)
             for dead in result.deadletters:
                 await deadletter.send(key=dead.key, value=dead.value, headers=dead.headers)
             for name, out in result.records:
@@ -85,9 +130,9 @@ def register_stage(
                     headers=out.headers,
                     partition=out.partition,
                 )
-            for key in result.changed:
-                table[key] = processor.state(key)
+            for table, key in result.changed:
+                tables[table][key] = processor.state(table, key)
             processor.forget()
 
     app.agent(source, name=spec.name)(run)
-    return table
+    return tables

@@ -13,13 +13,13 @@ from infra.stage_tracing import StageTracer
 from streams.app import ProcessingContext
 from streams.fastpath import FastApp
 from streams.signals.processing import SignalProcessor
-from streams.stage import StageSpec, register_stage
+from streams.stage import OneTable, StageSpec, register_stage
 
 __all__ = ["INPUTS", "STATE_TABLE", "register"]
 
 INPUTS = {"market.quotes": "Quote", "market.bars": "Bar", "news.items": "NewsItem"}
 STATE_TABLE = "signal-state"
-SPEC = StageSpec("signals", INPUTS, {"signals": "Signal"}, STATE_TABLE)
+SPEC = StageSpec("signals", INPUTS, {"signals": "Signal"}, (STATE_TABLE,))
 
 
 def register(app: FastApp, ctx: ProcessingContext) -> None:
@@ -28,10 +28,13 @@ def register(app: FastApp, ctx: ProcessingContext) -> None:
         app,
         ctx,
         SPEC,
-        lambda inputs: SignalProcessor(
-            ctx.strategies,
-            ctx.engine,
-            {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()},
-            StageTracer(ctx.tracing, "signals", app.conf.id),
+        lambda inputs: OneTable(
+            SignalProcessor(
+                ctx.strategies,
+                ctx.engine,
+                {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()},
+                StageTracer(ctx.tracing, "signals", app.conf.id),
+            ),
+            STATE_TABLE,
         ),
     )

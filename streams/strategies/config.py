@@ -105,7 +105,10 @@ def parse_config(
     """Return the config of a parsed TOML DOCUMENT; SOURCE names it in errors."""
     if overrides:
         document = apply_overrides(document, overrides, source)
-    _no_unknown_keys(source, None, document, ("strategies", "ensemble"))
+    # [risk] and [sizing.*] belong to the risk gate (streams.risk.config), [execution] to
+    # the paper broker (streams.execution.config).
+    known = ("strategies", "ensemble", "risk", "sizing", "execution")
+    _no_unknown_keys(source, None, document, known)
     tables = document.get("strategies")
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(source, "defines no [strategies.<name>] tables")

@@ -1,0 +1,248 @@
+"""The paper desk: a partition's whole loop — signals, risk, paper fills, positions — in one agent.
+
+Why one agent in paper mode, not a chain of agents through topics: the paper broker must
+fill an order on the first quote *after* it, and a chain cannot promise that. Its agents
+read `orders` and `market.quotes` independently, so in a backfill or a backtest (where a
+day of quotes is already on the topic) the broker sees the quotes long before the orders
+the same quotes caused, and fills depend on fetch timing. Here each quote of a symbol is
+applied in event-time order to everything at once: resting orders fill on it, then its
+signals are decided and their orders rest for the next quote. Fills are then the same in
+a live run, a replay and a backtest; one transaction covers a batch's whole chain (one hop
+of latency, not four); and every intermediate record still goes to its topic —
+`signals`, `orders`, `orders.rejected`, `orders.events`, `fills`, `positions` — for the
+users who consume them. Live mode keeps separate agents: real orders leave the process.
+
+Tables: `signal-state` (engines by symbol), `paper-books` (book and open orders' trace
+headers by symbol), `positions` (books by symbol and account), `risk-state` (one book per
+partition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from infra.stage_tracing import OutHeaders, StageTracer
+from streams.edge import OutRecord, RawRecord, StageOutput, dead_letter, decode_edge
+from streams.engine import Event
+from streams.exceptions import InvalidInputError
+from streams.execution.processing import ExecutionProcessor
+from streams.execution.reports import ExecutionReport
+from streams.positions.accounting import PositionBook
+from streams.positions.processing import PositionProcessor, position_key
+from streams.risk.config import RiskConfig
+from streams.risk.processing import RiskProcessor, book_key, broadcast_kill
+from streams.risk.rules import RiskBook
+from streams.signals.processing import SignalProcessor
+from streams.stage import TableLoaders
+
+__all__ = ["TABLES", "DeskProcessor"]
+
+SIGNALS, BOOKS, POSITIONS, RISK = "signal-state", "paper-books", "positions", "risk-state"
+TABLES = (SIGNALS, BOOKS, POSITIONS, RISK)
+_KIND = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
+_ENDED = frozenset({"FILLED", "CANCELED", "REJECTED"})
+
+
+class DeskProcessor:
+    """Quotes, bars, news and kill commands of one partition → every trading topic."""
+
+    def __init__(
+        self,
+        signals: SignalProcessor,
+        risk: RiskProcessor,
+        execution: ExecutionProcessor,
+        positions: PositionProcessor,
+        *,
+        config: RiskConfig,
+        partitions: int,
+        decoders: Mapping[str, tuple[str, Any]],
+        tracers: Mapping[str, StageTracer],
+        signals_topic: str = "signals",
+    ) -> None:
+        """Hold the four stages' state caches; DECODERS map input topics to records."""
+        self.signals, self.risk, self.execution, self.positions = (
+            signals,
+            risk,
+            execution,
+            positions,
+        )
+        self._config = config
+        self._partitions = partitions
+        self._budget = 1.0 / partitions
+        self._decoders = decoders
+        self._tracers = tracers
+        self._signals_topic = signals_topic  # namespaced: where the order's parent span sits
+
+    def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:
+        """Run RECORDS (one topic-partition, in offset order) through the whole loop."""
+        out = StageOutput()
+        marked: dict[tuple[str, str], PositionBook] = {}
+        partition = 0
+        for raw in records:
+            out.processed += 1
+            partition = raw.partition
+            record_name, decode = self._decoders[raw.topic]
+            decoded = decode_edge(raw, decode, keyed_by_symbol=record_name != "RiskControl")
+            if isinstance(decoded, OutRecord):
+                out.deadletters.append(decoded)
+                continue
+            if decoded is None:
+                continue
+            risk = self.risk.book(raw.partition, load[RISK])
+            out.changed.add((RISK, book_key(raw.partition)))
+            if record_name == "RiskControl":
+                if decoded["action"] == "KILL":
+                    risk.kill(decoded["reason"])
+                else:
+                    risk.reset()
+                continue
+            try:
+                self._market(out, raw, _KIND[record_name], decoded, risk, load, marked)
+            except InvalidInputError as exc:
+                out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
+        for book in marked.values():
+            self._position(out, book, partition, [])
+        return out
+
+    def _market(
+        self,
+        out: StageOutput,
+        raw: RawRecord,
+        kind: str,
+        record: Mapping[str, Any],
+        risk: RiskBook,
+        load: TableLoaders,
+        marked: dict[tuple[str, str], PositionBook],
+    ) -> None:
+        symbol = record["symbol"]
+        engine = self.signals.engine(symbol, load[SIGNALS])
+        output = engine.on_event(Event(kind, record["ts_event_us"], dict(record)))
+        out.changed.add((SIGNALS, symbol))
+        for late in output.late:
+            out.deadletters.append(dead_letter(raw, "LateRecord", late.reason))
+        for event, signals in output.steps:
+            if event.kind == "quote":
+                book = self.execution.book(symbol, load[BOOKS])
+                out.changed.add((BOOKS, symbol))
+                report = book.on_quote(event.record)
+                self._executed(out, raw.partition, symbol, report, risk, load)
+                self._mark(out, symbol, event.record, load, marked)
+            if signals:
+                headers = self._continue("signals", raw, {"symbol": symbol})
+                for signal in signals:
+                    out.emit("signals", symbol, signal, headers)
+                    self._decide(out, raw, signal, headers, risk, load)
+
+    def _decide(
+        self,
+        out: StageOutput,
+        raw: RawRecord,
+        signal: Mapping[str, Any],
+        headers: OutHeaders,
+        risk: RiskBook,
+        load: TableLoaders,
+    ) -> None:
+        symbol = signal["symbol"]
+        decision = risk.decide(signal, config=self._config, budget=self._budget)
+        if decision.rejection is not None:
+            out.emit("orders.rejected", symbol, decision.rejection, headers)
+        if decision.order is not None:
+            order = decision.order
+            order_headers = self._tracers["risk"].continue_trace(
+                headers,
+                topic=self._signals_topic,
+                partition=raw.partition,
+                offset=raw.offset,
+                key=raw.key,
+                attributes={
+                    "symbol": symbol,
+                    "strategy": signal["strategy"],
+                    "order.id": order["id"],
+                },
+            )
+            out.emit("orders", symbol, order, order_headers)
+            book = self.execution.book(symbol, load[BOOKS])
+            self.execution.traces[symbol][order["id"]] = [[k, v.decode()] for k, v in order_headers]
+            self._executed(out, raw.partition, symbol, book.on_order(order), risk, load)
+        if decision.kill is not None:
+            broadcast_kill(
+                out, decision.kill, signal["ts_event_us"], raw.partition, self._partitions
+            )
+
+    def _executed(
+        self,
+        out: StageOutput,
+        partition: int,
+        symbol: str,
+        report: ExecutionReport,
+        risk: RiskBook,
+        load: TableLoaders,
+    ) -> None:
+        if not report:
+            return
+        traces = self.execution.traces[symbol]
+        accounts = self.positions.accounts(symbol, load[POSITIONS])
+        for fill in report.fills:
+            headers = [(k, v.encode()) for k, v in traces.get(fill["order_id"], ())]
+            out.emit("fills", symbol, fill, headers)
+            reason = risk.on_fill(fill)
+            if reason is not None:
+                broadcast_kill(out, reason, fill["ts_event_us"], partition, self._partitions)
+            account = fill.get("account", "default")
+            book = accounts.get(account) or PositionBook(account, symbol)
+            if book.apply_fill(fill):
+                accounts[account] = book
+                out.changed.add((POSITIONS, symbol))
+                self._position(out, book, partition, headers)
+        for event in report.events:
+            headers = [(k, v.encode()) for k, v in traces.get(event["order_id"], ())]
+            out.emit("orders.events", symbol, event, headers)
+            if event["status"] in _ENDED:
+                risk.on_order_event(event)
+                traces.pop(event["order_id"], None)
+
+    def _mark(
+        self,
+        out: StageOutput,
+        symbol: str,
+        quote: Mapping[str, Any],
+        load: TableLoaders,
+        marked: dict[tuple[str, str], PositionBook],
+    ) -> None:
+        mid = (float(quote["bid"]) + float(quote["ask"])) / 2.0
+        for account, book in self.positions.accounts(symbol, load[POSITIONS]).items():
+            if book.qty != 0.0 and book.mark(mid, quote["ts_event_us"]):
+                marked[(account, symbol)] = book
+                out.changed.add((POSITIONS, symbol))
+
+    def _position(
+        self, out: StageOutput, book: PositionBook, partition: int, headers: OutHeaders
+    ) -> None:
+        key = position_key(book.account, book.symbol).encode()
+        out.records.append(("positions", OutRecord(key, book.to_record(), headers, partition)))
+
+    def _continue(self, stage: str, raw: RawRecord, attributes: dict[str, Any]) -> OutHeaders:
+        return self._tracers[stage].continue_trace(
+            raw.headers,
+            topic=raw.topic,
+            partition=raw.partition,
+            offset=raw.offset,
+            key=raw.key,
+            attributes=attributes,
+        )
+
+    def state(self, table: str, key: str) -> Any:
+        """Return KEY's value in TABLE after the batch."""
+        if table == SIGNALS:
+            return self.signals.state(key)
+        if table == BOOKS:
+            return self.execution.state(key)
+        if table == POSITIONS:
+            return self.positions.state(key)
+        return self.risk.state(key)
+
+    def forget(self) -> None:
+        """Drop every cached state: the tables are the truth between batches."""
+        for stage in (self.signals, self.risk, self.execution, self.positions):
+            stage.forget()

@@ -1,0 +1,152 @@
+"""A signal being decided: its checked fields and the book's numbers the risk rules read."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Final
+
+from streams.exceptions import InvalidInputError
+from streams.risk.config import RiskConfig
+from streams.risk.ledger import SymbolLedger
+from streams.risk.sizing import SizeResult, size
+
+__all__ = ["Candidate", "SignalView"]
+
+_SIDES: Final = ("BUY", "SELL", "FLAT")
+_QTY_DIGITS: Final = 9
+_PRICE_DIGITS: Final = 6
+
+
+@dataclass(frozen=True, slots=True)
+class SignalView:
+    """The fields of a Signal record the rules read, checked."""
+
+    id: str
+    symbol: str
+    strategy: str
+    side: str
+    confidence: float
+    ref_price: float
+    ts_event_us: int
+    record: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, signal: Mapping[str, Any]) -> SignalView:
+        """Return SIGNAL's view; raise InvalidInputError for a field no rule can use."""
+        side = signal.get("side")
+        if side not in _SIDES:
+            raise _unusable(signal, "side", f"must be one of {', '.join(_SIDES)}")
+        ts = signal.get("ts_event_us")
+        if isinstance(ts, bool) or not isinstance(ts, int):
+            raise _unusable(signal, "ts_event_us", "must be int µs since the epoch")
+        price = _number(signal, "ref_price")
+        if price <= 0.0:
+            raise _unusable(signal, "ref_price", "must be positive")
+        return cls(
+            id=_text(signal, "id"),
+            symbol=_text(signal, "symbol"),
+            strategy=_text(signal, "strategy"),
+            side=str(side),
+            confidence=_number(signal, "confidence"),
+            ref_price=price,
+            ts_event_us=ts,
+            record=signal,
+        )
+
+
+def _unusable(signal: Mapping[str, Any], key: str, problem: str) -> InvalidInputError:
+    return InvalidInputError(f"signal {signal.get('id')!r}: {key} = {signal.get(key)!r}: {problem}")
+
+
+def _text(signal: Mapping[str, Any], key: str) -> str:
+    value = signal.get(key)
+    if not isinstance(value, str) or not value:
+        raise _unusable(signal, key, "must be a non-empty string")
+    return value
+
+
+def _number(signal: Mapping[str, Any], key: str) -> float:
+    value = signal.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise _unusable(signal, key, "must be a finite number")
+
+
+class Candidate:
+    """A signal being decided, with the book's numbers its rules read, computed on demand.
+
+    `target` is the committed quantity the signal wants (BUY: +size, SELL: -size or 0
+    without shorting, FLAT: 0); the order moves the committed quantity (position + pending)
+    there. Exposures sum |committed| (gross) or committed (net) x mark over the book's
+    symbols, this symbol at the signal's price.
+    """
+
+    def __init__(
+        self,
+        signal: SignalView,
+        config: RiskConfig,
+        budget: float,
+        ledgers: Mapping[str, SymbolLedger],
+        *,
+        kill_reason: str | None,
+        realized_today: float,
+    ) -> None:
+        self.signal = signal
+        self.config = config
+        self.limits = config.limits
+        self.budget = budget
+        self.ledgers = ledgers  # every symbol's of the book, this one's included
+        self.ledger = ledgers[signal.symbol]
+        self.kill_reason = kill_reason
+        self.realized_today = realized_today
+
+    @cached_property
+    def needs_size(self) -> bool:
+        """Return True if the target depends on a size (FLAT and unshortable SELL do not)."""
+        side = self.signal.side
+        return side == "BUY" or (side == "SELL" and self.limits.allow_short)
+
+    @cached_property
+    def sizing(self) -> SizeResult:
+        """Return the signal's size under its strategy's sizing rule."""
+        return size(self.config.sizing_for(self.signal.strategy), self.signal.record)
+
+    @cached_property
+    def current(self) -> float:
+        """Return the symbol's committed quantity before the order."""
+        return self.ledger.committed_qty
+
+    @cached_property
+    def target(self) -> float:
+        """Return the committed quantity the signal wants."""
+        if not self.needs_size:
+            return 0.0
+        qty = self.sizing.qty or 0.0
+        return qty if self.signal.side == "BUY" else -qty
+
+    @cached_property
+    def order_qty(self) -> float:
+        """Return the signed order quantity: target minus committed."""
+        return round(self.target - self.current, _QTY_DIGITS)
+
+    @cached_property
+    def limit_price(self) -> float | None:
+        """Return the LIMIT price (ref ± offset, paying up), None for MARKET orders."""
+        if self.config.order_type != "LIMIT":
+            return None
+        offset = self.config.limit_offset_bps / 1e4
+        sign = 1.0 if self.order_qty > 0 else -1.0
+        return round(self.signal.ref_price * (1.0 + sign * offset), _PRICE_DIGITS)
+
+    @cached_property
+    def exposures(self) -> tuple[float, float, float, float]:
+        """Return (gross before, gross after, net before, net after) of the book."""
+        others = [led for s, led in self.ledgers.items() if s != self.signal.symbol]
+        gross = sum(abs(led.committed_qty) * led.mark for led in others)
+        net = sum(led.committed_qty * led.mark for led in others)
+        price = self.signal.ref_price
+        before, after = self.current * price, self.target * price
+        return gross + abs(before), gross + abs(after), net + before, net + after

@@ -1,0 +1,168 @@
+"""One symbol's risk state: position (average cost), open orders, last price, recent ids.
+
+This is the risk gate's own view, kept from the fills and order events of its partition so
+that a decision needs no remote lookup. Its P&L is float, good enough to compare with a
+limit; the positions stream's Decimal accounting is the book of record.
+
+Pending quantity is tracked per order: an order counts `qty - filled` until it ends. When
+it ends (CANCELED, REJECTED or FILLED) it still counts the fills the end event reports
+(`filled_qty`) that this ledger has not yet seen, because fills and order events come from
+different topics and either may arrive first; whatever the broker reports as `leaves_qty`
+(the open quantity before the cancel, or 0 after it, as FIX has it), the result is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = ["OpenOrder", "SymbolLedger"]
+
+_QTY_DIGITS: Final = 9  # rounds away float residue such as 100 - 33.3 - 66.7
+_EPS: Final = 1e-9
+
+
+def _clean(qty: float) -> float:
+    rounded = round(qty, _QTY_DIGITS)
+    return 0.0 if abs(rounded) < _EPS else rounded
+
+
+def _sign(qty: float) -> float:
+    return 1.0 if qty > 0 else -1.0
+
+
+@dataclass(slots=True)
+class OpenOrder:
+    """An accepted order's signed quantity, what was filled, and (once ended) its final fill."""
+
+    qty: float
+    filled: float = 0.0
+    final: float | None = None
+
+    @property
+    def open_qty(self) -> float:
+        """Return the signed quantity still expected to fill (0 when nothing is)."""
+        expected = abs(self.qty) if self.final is None else self.final
+        return _sign(self.qty) * max(_clean(expected - self.filled), 0.0)
+
+
+@dataclass(slots=True)
+class SymbolLedger:
+    """A symbol's position, open orders, last price and accept time, and recent ids."""
+
+    qty: float = 0.0
+    avg_price: float = 0.0
+    last_price: float | None = None
+    last_accept_us: int | None = None
+    realized_today: float = 0.0
+    orders: dict[str, OpenOrder] = field(default_factory=dict)
+    signal_ids: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
+    fill_ids: dict[str, None] = field(default_factory=dict)
+    # The sum over open orders, kept until they change: decisions read it for every symbol.
+    _pending: float | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def pending_qty(self) -> float:
+        """Return the signed quantity of accepted orders not yet filled."""
+        if self._pending is None:
+            self._pending = _clean(sum(order.open_qty for order in self.orders.values()))
+        return self._pending
+
+    @property
+    def committed_qty(self) -> float:
+        """Return position plus pending: what the book holds once open orders fill."""
+        return _clean(self.qty + self.pending_qty)
+
+    @property
+    def mark(self) -> float:
+        """Return the price exposure is valued at: the last price, else the average cost."""
+        return self.last_price if self.last_price is not None else self.avg_price
+
+    def seen_signal(self, signal_id: str) -> bool:
+        """Return True if SIGNAL_ID is among the recent signal ids."""
+        return signal_id in self.signal_ids
+
+    def remember_signal(self, signal_id: str, bound: int) -> None:
+        """Remember SIGNAL_ID, forgetting the oldest beyond BOUND ids."""
+        _remember(self.signal_ids, signal_id, bound)
+
+    def add_order(self, order_id: str, signed_qty: float) -> None:
+        """Count an accepted order's SIGNED_QTY as pending until it fills or ends."""
+        self.orders[order_id] = OpenOrder(signed_qty)
+        self._pending = None
+
+    def end_order(self, order_id: str, filled_qty: float) -> None:
+        """Mark ORDER_ID ended with FILLED_QTY filled in all; release what will not fill."""
+        order = self.orders.get(order_id)
+        if order is not None:
+            order.final = max(filled_qty, 0.0)
+            self._drop_if_done(order_id, order)
+
+    def apply_fill(
+        self, fill_id: str, order_id: str, signed_qty: float, price: float, fee: float, bound: int
+    ) -> float | None:
+        """Apply a fill at average cost; return its realized P&L net of FEE, None if seen."""
+        if fill_id in self.fill_ids:
+            return None
+        _remember(self.fill_ids, fill_id, bound)
+        order = self.orders.get(order_id)
+        if order is not None:
+            order.filled = _clean(order.filled + abs(signed_qty))
+            self._drop_if_done(order_id, order)
+        self.last_price = price
+        return self._move_position(signed_qty, price) - fee
+
+    def _move_position(self, delta: float, price: float) -> float:
+        """Apply DELTA shares at PRICE to the position; return the gross realized P&L."""
+        qty, avg = self.qty, self.avg_price
+        if qty == 0.0 or (qty > 0) == (delta > 0):
+            total = abs(qty) + abs(delta)
+            self.avg_price = (abs(qty) * avg + abs(delta) * price) / total
+            self.qty = _clean(qty + delta)
+            return 0.0
+        closed = min(abs(qty), abs(delta))
+        realized = closed * (price - avg) * _sign(qty)
+        self.qty = _clean(qty + delta)
+        if self.qty == 0.0:
+            self.avg_price = 0.0
+        elif (self.qty > 0) != (qty > 0):  # flipped: the remainder opens at the fill price
+            self.avg_price = price
+        return realized
+
+    def _drop_if_done(self, order_id: str, order: OpenOrder) -> None:
+        self._pending = None  # the order changed
+        if order.open_qty == 0.0:
+            del self.orders[order_id]
+
+    def state(self) -> dict[str, Any]:
+        """Return this ledger as a JSON-able dict (`from_state` reads it back)."""
+        return {
+            "qty": self.qty,
+            "avg_price": self.avg_price,
+            "last_price": self.last_price,
+            "last_accept_us": self.last_accept_us,
+            "realized_today": self.realized_today,
+            "orders": {k: [o.qty, o.filled, o.final] for k, o in self.orders.items()},
+            "signal_ids": list(self.signal_ids),
+            "fill_ids": list(self.fill_ids),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SymbolLedger:
+        """Return the ledger STATE (from `state`) describes."""
+        return cls(
+            qty=float(state["qty"]),
+            avg_price=float(state["avg_price"]),
+            last_price=None if state["last_price"] is None else float(state["last_price"]),
+            last_accept_us=state["last_accept_us"],
+            realized_today=float(state["realized_today"]),
+            orders={k: OpenOrder(q, f, e) for k, (q, f, e) in state["orders"].items()},
+            signal_ids=dict.fromkeys(state["signal_ids"]),
+            fill_ids=dict.fromkeys(state["fill_ids"]),
+        )
+
+
+def _remember(ids: dict[str, None], new_id: str, bound: int) -> None:
+    ids[new_id] = None
+    while len(ids) > bound:
+        del ids[next(iter(ids))]
