@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streams.app import ProcessingContext
+from streams.deadletter import HEADER_PREFIX
 from streams.edge import RawRecord, StageOutput, StateLoader
 from streams.fastpath import FastApp, iter_batches
 
-__all__ = ["OneTable", "Processor", "StageSpec", "TableProcessor", "register_stage"]
+STAGE_HEADER = f"{HEADER_PREFIX}stage"
+
+__all__ = ["STAGE_HEADER", "OneTable", "Processor", "StageSpec", "TableProcessor", "register_stage"]
 
 
 TableLoaders = Mapping[str, StateLoader]
@@ -117,12 +120,15 @@ def register_stage(
     }
     loaders = {name: table.get for name, table in tables.items()}
     processor = make_processor(inputs)
+    stage = spec.name.encode()
 
     async def run(stream: Any) -> None:
         async for batch in iter_batches(stream):
             result = processor.process(batch.records, loaders)
             for dead in result.deadletters:
-                await deadletter.send(key=dead.key, value=dead.value, headers=dead.headers)
+                # Several stages may read one topic: the header says which one refused it.
+                headers = [*dead.headers, (STAGE_HEADER, stage)]
+                await deadletter.send(key=dead.key, value=dead.value, headers=headers)
             for name, out in result.records:
                 await outputs[name].send(
                     key=out.key,

@@ -58,14 +58,15 @@ class SymbolLedger:
     orders: dict[str, OpenOrder] = field(default_factory=dict)
     signal_ids: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
     fill_ids: dict[str, None] = field(default_factory=dict)
-    # The sum over open orders, kept until they change: decisions read it for every symbol.
-    _pending: float | None = field(default=None, init=False, repr=False, compare=False)
+    # The sum over open orders, kept as they change: every decision reads it for every symbol.
+    _pending: float = field(default=0.0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._pending = _clean(sum(order.open_qty for order in self.orders.values()))
 
     @property
     def pending_qty(self) -> float:
         """Return the signed quantity of accepted orders not yet filled."""
-        if self._pending is None:
-            self._pending = _clean(sum(order.open_qty for order in self.orders.values()))
         return self._pending
 
     @property
@@ -88,15 +89,17 @@ class SymbolLedger:
 
     def add_order(self, order_id: str, signed_qty: float) -> None:
         """Count an accepted order's SIGNED_QTY as pending until it fills or ends."""
-        self.orders[order_id] = OpenOrder(signed_qty)
-        self._pending = None
+        self._drop(order_id)
+        self.orders[order_id] = order = OpenOrder(signed_qty)
+        self._pending = _clean(self._pending + order.open_qty)
 
     def end_order(self, order_id: str, filled_qty: float) -> None:
         """Mark ORDER_ID ended with FILLED_QTY filled in all; release what will not fill."""
         order = self.orders.get(order_id)
         if order is not None:
+            before = order.open_qty
             order.final = max(filled_qty, 0.0)
-            self._drop_if_done(order_id, order)
+            self._changed(order_id, order, before)
 
     def apply_fill(
         self, fill_id: str, order_id: str, signed_qty: float, price: float, fee: float, bound: int
@@ -107,8 +110,9 @@ class SymbolLedger:
         _remember(self.fill_ids, fill_id, bound)
         order = self.orders.get(order_id)
         if order is not None:
+            before = order.open_qty
             order.filled = _clean(order.filled + abs(signed_qty))
-            self._drop_if_done(order_id, order)
+            self._changed(order_id, order, before)
         self.last_price = price
         return self._move_position(signed_qty, price) - fee
 
@@ -129,10 +133,16 @@ class SymbolLedger:
             self.avg_price = price
         return realized
 
-    def _drop_if_done(self, order_id: str, order: OpenOrder) -> None:
-        self._pending = None  # the order changed
-        if order.open_qty == 0.0:
+    def _changed(self, order_id: str, order: OpenOrder, before: float) -> None:
+        after = order.open_qty
+        self._pending = _clean(self._pending + after - before)
+        if after == 0.0:
             del self.orders[order_id]
+
+    def _drop(self, order_id: str) -> None:
+        order = self.orders.pop(order_id, None)
+        if order is not None:
+            self._pending = _clean(self._pending - order.open_qty)
 
     def state(self) -> dict[str, Any]:
         """Return this ledger as a JSON-able dict (`from_state` reads it back)."""

@@ -161,11 +161,11 @@ class RiskBook:
         BUDGET default to the last ones `decide` used (or the constructor's). Returns a
         reason only when this fill turns the kill switch on (broadcast it).
         """
+        symbol, qty, price, fee, ts = _fill_fields(fill)
         if config is not None:
             self.config = config
         if budget is not None:
             self.budget = _checked_budget(budget)
-        symbol, qty, price, fee, ts = _fill_fields(fill)
         self._roll_day(ts)
         signed = qty if fill["side"] == "BUY" else -qty
         ledger = self.ledgers.setdefault(symbol, SymbolLedger())

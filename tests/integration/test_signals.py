@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections import defaultdict
@@ -21,10 +20,11 @@ from streams.strategies import load_config
 from tests.integration.conftest import Scope
 from tests.kit.topics import read_topic
 from tests.kit.waiting import eventually
+from tests.kit.worker import CLI as _CLI
+from tests.kit.worker import WorkerProcess as Worker
 
 pytestmark = pytest.mark.integration
 
-_CLI = str(Path(sys.executable).with_name("primestream"))
 _STRATEGIES = """
 [strategies.sma_cross]
 kind = "ma_cross"
@@ -45,50 +45,14 @@ def strategies(tmp_path: Path) -> Path:
     return path
 
 
-class Worker:
-    """A `primestream worker` subprocess in the test's namespace."""
-
-    def __init__(self, scope: Scope, strategies: Path, log: Path) -> None:
-        self._scope, self._strategies, self._log = scope, strategies, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [_CLI, "worker", "--strategies", str(self._strategies), "--loglevel", "info"],
-                env=self._scope.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-
 @pytest.fixture
 def worker(scope: Scope, strategies: Path, tmp_path: Path) -> Iterator[Worker]:
-    running = Worker(scope, strategies, tmp_path / "worker.log")
+    running = Worker(scope.env, ["--strategies", str(strategies)], tmp_path / "worker.log")
     try:
         yield running
     finally:
         running.stop()
-        log = tmp_path / "worker.log"
-        if log.exists():
-            sys.stderr.write(log.read_text(errors="replace")[-4000:])
+        sys.stderr.write(running.tail())
 
 
 def _expected_signal_ids(scope: Scope, strategies: Path) -> list[str]:
