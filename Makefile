@@ -21,13 +21,18 @@ demo: setup
 	$(BIN)/primestream demo
 
 test: setup
-	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest tests/unit tests/integration -m "not reliability"
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 integration: setup
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest tests/integration -m "not reliability"
+
+# The crash tests of the paper desk at full size: 60,000 quotes (10,000+ orders), 5 kill -9s.
+reliability: setup
+	PRIMESTREAM_RELIABILITY_QUOTES=60000 PRIMESTREAM_RELIABILITY_KILLS=5 \
+		$(BIN)/pytest tests/integration/test_reliability.py -m reliability
 
 bench: setup
 	$(BIN)/python -m tests.bench

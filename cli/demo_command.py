@@ -13,7 +13,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from cli.context import Runtime, console
-from cli.demo_signals import DemoWorker, show_signals
+from cli.demo_signals import DemoWorker, show_signals, show_trading
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
 from consumers.render import records_table
@@ -184,6 +184,8 @@ def demo_command(
         console.print(_counts_table(results, totals))
         console.print(Rule("signals"))
         show_signals(runtime)
+        console.print(Rule("orders, fills, positions, P&L (paper broker)"))
+        show_trading(runtime)
     finally:
         if started_here and not keep:
             for line in local.down(settings):

@@ -23,10 +23,13 @@ from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
 from streams.app import app_id
 
-__all__ = ["DemoWorker", "show_signals"]
+__all__ = ["DemoWorker", "show_signals", "show_trading"]
 
 _CLI = str(Path(sys.executable).with_name("primestream"))
 _INPUTS = ("market.quotes", "market.bars", "news.items")
+_ORDER_COLUMNS = ("symbol", "side", "qty", "order_type", "strategy", "ts_event_us")
+_FILL_COLUMNS = ("symbol", "side", "qty", "price", "fee", "order_id", "ts_event_us")
+_POSITION_COLUMNS = ("symbol", "qty", "avg_price", "realized_pnl", "fees", "last_mark")
 _SIGNAL_COLUMNS = (
     "symbol",
     "strategy",
@@ -74,6 +77,28 @@ def _read_all(runtime: Runtime, name: str) -> list[Received]:
         consumer.close()
 
 
+def show_trading(runtime: Runtime) -> None:
+    """Print the latest orders and fills, the final positions, and the P&L report."""
+    from consumers.pnl import pnl_report
+    from consumers.pnl_render import report_view
+
+    orders = _read_all(runtime, "orders")
+    rejected = _read_all(runtime, "orders.rejected")
+    fills = _read_all(runtime, "fills")
+    positions = _read_all(runtime, "positions")
+    console.print(records_table("latest orders (paper)", orders[-6:], columns=_ORDER_COLUMNS))
+    console.print(records_table("latest fills", fills[-6:], columns=_FILL_COLUMNS))
+    latest = list({p.key: p for p in positions}.values())
+    title = "positions (latest per symbol)"
+    console.print(records_table(title, latest, columns=_POSITION_COLUMNS))
+    rules = Counter((r.value or {}).get("rule") for r in rejected)
+    why = ", ".join(f"{rule}: {count:,}" for rule, count in rules.most_common())
+    _say(f"{len(orders):,} orders, {len(fills):,} fills, {len(rejected):,} refused ({why})")
+    fill_values = [f.value for f in fills if f.value]
+    report = pnl_report(fill_values, [p.value for p in positions if p.value])
+    console.print(report_view(report))
+
+
 def show_signals(runtime: Runtime) -> None:
     """Print the latest signals and the counts by strategy and dead-letter reason."""
     signals = _read_all(runtime, "signals")
@@ -99,10 +124,10 @@ class DemoWorker:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> DemoWorker:
-        _say("starting a streams worker ([bold]primestream worker[/bold])…")
+        _say("starting a streams worker in paper mode ([bold]primestream worker[/bold])…")
         self._process = subprocess.Popen(  # noqa: S603 - our own console script
             [_CLI, "worker"],
-            env=dict(os.environ),
+            env={**os.environ, "PRIMESTREAM_TRADING_MODE": "paper"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

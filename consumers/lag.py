@@ -1,4 +1,4 @@
-"""Consumer-group lag: how far a group's committed offsets are behind the topics' ends."""
+"""Consumer-group progress: committed offsets, and how far they are behind the topics' ends."""
 
 from __future__ import annotations
 
@@ -6,19 +6,29 @@ from collections.abc import Iterable
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-__all__ = ["group_lag"]
+__all__ = ["group_lag", "group_position"]
+
+Offsets = dict[tuple[str, int], tuple[int, int]]
 
 
-def group_lag(
+def group_position(
     bootstrap_servers: str, group: str, topics: Iterable[str], *, timeout_secs: float = 10.0
-) -> dict[tuple[str, int], int] | None:
-    """Return {(topic, partition): records not yet committed by GROUP}; None if unknown yet.
+) -> Offsets | None:
+    """Return {(topic, partition): (committed, end)} of GROUP; None if unknown yet.
 
-    An empty partition has no lag; a partition the group never committed lags by all it
-    holds. None means the group coordinator could not answer (it is still loading).
+    A partition the group never committed counts from its first offset. None means the
+    group coordinator could not answer (it is still loading).
     """
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap_servers, "group.id": group, "enable.auto.commit": False}
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": group,
+            "enable.auto.commit": False,
+            # read_committed would ask for *stable* offsets (KIP-447), which a transactional
+            # group cannot give while a transaction is open (say, of a worker just killed):
+            # the last committed offsets are what progress means.
+            "isolation.level": "read_uncommitted",
+        }
     )
     try:
         partitions = []
@@ -29,13 +39,25 @@ def group_lag(
             committed = consumer.committed(partitions, timeout=timeout_secs)
         except KafkaException:
             return None
-        lag = {}
+        position = {}
         for tp in committed:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(tp.topic, tp.partition), timeout=timeout_secs
-            )
-            start = tp.offset if tp.offset >= 0 else low
-            lag[(tp.topic, tp.partition)] = max(0, high - start)
-        return lag
+            try:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(tp.topic, tp.partition), timeout=timeout_secs
+                )
+            except KafkaException:  # a new topic's leader is not elected yet
+                return None
+            position[(tp.topic, tp.partition)] = (tp.offset if tp.offset >= 0 else low, high)
+        return position
     finally:
         consumer.close()
+
+
+def group_lag(
+    bootstrap_servers: str, group: str, topics: Iterable[str], *, timeout_secs: float = 10.0
+) -> dict[tuple[str, int], int] | None:
+    """Return {(topic, partition): records not yet committed by GROUP}; None if unknown yet."""
+    position = group_position(bootstrap_servers, group, topics, timeout_secs=timeout_secs)
+    if position is None:
+        return None
+    return {tp: max(0, end - committed) for tp, (committed, end) in position.items()}

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         description="alert-only, paper or live; overrides the strategy config's [risk] mode "
         "(whose default is alert-only).",
     )
+    session_timeout_secs: float = Field(
+        default=10.0,
+        gt=0.0,
+        description="How long a silent worker (killed, hung) keeps its partitions before the "
+        "group gives them to the others.",
+    )
     recovery_stall_secs: float = Field(
         default=120.0,
         gt=0.0,

@@ -30,11 +30,16 @@ COMPATIBILITY_LEVELS = frozenset(
 )
 
 
+REQUEST_TIMEOUT_SECS = 10
+
+
 def registry_client(
     url: str, *, user: str | None = None, password: SecretStr | None = None
 ) -> SchemaRegistryClient:
     """Return a client of the registry at URL, with basic auth when USER is given (no I/O)."""
-    conf: dict[str, str] = {"url": url}
+    # Without a timeout a registry that stops answering blocks a worker's event loop for
+    # good (the client is synchronous): a silent hang instead of an error.
+    conf: dict[str, str | int] = {"url": url, "timeout": REQUEST_TIMEOUT_SECS}
     if user is not None:
         secret = password.get_secret_value() if password is not None else ""
         conf["basic.auth.user.info"] = f"{user}:{secret}"

@@ -42,6 +42,7 @@ SIGNALS, BOOKS, POSITIONS, RISK = "signal-state", "paper-books", "positions", "r
 TABLES = (SIGNALS, BOOKS, POSITIONS, RISK)
 _KIND = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
 _ENDED = frozenset({"FILLED", "CANCELED", "REJECTED"})
+_STAGES = ("signals", "risk", "execution")
 
 
 class DeskProcessor:
@@ -71,7 +72,7 @@ class DeskProcessor:
         self._partitions = partitions
         self._budget = 1.0 / partitions
         self._decoders = decoders
-        self._tracers = tracers
+        self._tracers = {s: tracers.get(s) or StageTracer(None, s, "") for s in _STAGES}
         self._signals_topic = signals_topic  # namespaced: where the order's parent span sits
 
     def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:

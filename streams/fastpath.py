@@ -69,7 +69,10 @@ from faust.types import TP
 from faust.types.tuples import ConsumerMessage, ack_lock
 from mode.utils.futures import notify
 
+COMMIT_TIMEOUT_SECS = 60.0
+
 __all__ = [
+    "COMMIT_TIMEOUT_SECS",
     "BatchMessage",
     "BatchTopic",
     "FastApp",
@@ -215,7 +218,18 @@ class FastConsumer(_aiokafka_driver.Consumer):
             return False  # safe: nothing committed -> records are re-processed
         try:
             await self.drain_producer_buffer()
-            return await super().force_commit(topics, start_new_transaction=start_new_transaction)
+            return await asyncio.wait_for(
+                super().force_commit(topics, start_new_transaction=start_new_transaction),
+                timeout=COMMIT_TIMEOUT_SECS,
+            )
+        except TimeoutError:
+            # A commit that never returns holds the processing lock forever: the worker
+            # would sit silent. Crash loudly instead; the restart resumes from the last
+            # committed transaction (nothing of this one is visible to read_committed).
+            reason = f"exactly-once commit did not finish within {COMMIT_TIMEOUT_SECS:.0f} s"
+            self.log.error(reason)
+            await self.app.crash(RuntimeError(reason))
+            return False
         finally:
             lock.release()
 

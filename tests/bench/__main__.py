@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHES = ("bench_codec", "bench_producer", "bench_indicators")
+BENCHES = ("bench_codec", "bench_producer", "bench_indicators", "bench_signals")
 
 
 def main() -> None:

@@ -47,7 +47,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 from quixstreams import Application
 from quixstreams.models.serializers import Deserializer, Serializer
 
@@ -73,10 +80,21 @@ SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA", "META", "NFLX")
 SEED = 3
 PARTITIONS = 4
 POLL_SECS = 0.25
+DRAIN_SECS = 60.0  # how long the latency run waits for a worker that fell behind
 QUIX_COMMIT_SECS = 0.1  # our worker's default commit interval: the same visibility bound
 RAW = "raw consume+decode (confluent-kafka)"
 OURS = "primestream worker (faust, EOS)"
 QUIX = "quixstreams (EOS, same engine)"
+LATENCY_METHOD = (
+    "fresh worker, 500 warm-up quotes until committed, then quotes paced by the publisher, "
+    "ts_event_us = wall clock when the publisher takes each one; produced = signal record "
+    "timestamp (CreateTime, ms) - ts_event_us, read back read_uncommitted; visible = wall "
+    "clock when a read_committed reader (default fetch wait; same process as the feed) "
+    "got it - ts_event_us; visible - produced = its wait for the commit; warm-up signals "
+    "excluded"
+)
+_PCTS = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+_SIGNAL_DECODER = deserializer_for("Signal", registry=None)
 FAST_STRATEGIES = """\
 [strategies.fast_cross]
 kind = "ma_cross"
@@ -169,15 +187,17 @@ def running(argv: list[str], env: Mapping[str, str], log: Path) -> Iterator[Call
         process = subprocess.Popen(argv, env=dict(env), cwd=ROOT, stdout=out, stderr=out)
     try:
         yield lambda: process.poll() is None
+    except BaseException:
+        # The logs live in a temporary home: show why before it is gone.
+        tail = log.read_text(errors="replace")[-3000:]
+        print(f"    pid {process.pid} (exit {process.poll()}), end of its log:\n{tail}", flush=True)
+        raise
     finally:
         _stop(process, log)
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
-    # A process that died on its own shows its log: the measurement raised because of it.
     if process.poll() is not None:
-        tail = log.read_text(errors="replace")[-3000:]
-        print(f"    pid {process.pid} had exited {process.returncode}:\n{tail}", flush=True)
         return
     process.send_signal(signal.SIGTERM)
     try:
@@ -185,7 +205,8 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
-        print(f"    pid {process.pid} ignored SIGTERM for 60 s: killed (log: {log})", flush=True)
+        tail = log.read_text(errors="replace")[-1500:]
+        print(f"    pid {process.pid} ignored SIGTERM for 60 s: killed; log ends:\n{tail}")
 
 
 def worker_argv(strategies: Path) -> list[str]:
@@ -224,17 +245,31 @@ def read_all(ns: Namespace, topic: str, **overrides: Any) -> list[Message]:
         consumer.close()
 
 
-def wait_committed(ns: Namespace, group: str, alive: Callable[[], bool], timeout: float) -> None:
-    """Block until GROUP has committed every quote of the namespace."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError(f"the consumer of group {group} died")
+def quotes_lag(ns: Namespace, group: str) -> int | None:
+    """Return how many quotes GROUP has not committed yet; None while that is unknown."""
+    try:
         lag = group_lag(ns.bootstrap, group, [ns.topic("market.quotes")])
-        if lag is not None and sum(lag.values()) == 0:
-            return
+    except KafkaException:  # e.g. a fresh topic's leader not known yet: ask again later
+        return None
+    return sum(lag.values()) if lag is not None else None
+
+
+def worker_lag(ns: Namespace, patience_secs: float = 10.0) -> int:
+    """Return how many quotes the namespace's worker has not committed yet (-1: unknown)."""
+    deadline = time.monotonic() + patience_secs
+    while (lag := quotes_lag(ns, app_id(ns.settings))) is None and time.monotonic() < deadline:
         time.sleep(POLL_SECS)
-    raise RuntimeError(f"group {group} did not catch up within {timeout:.0f} s")
+    return -1 if lag is None else lag
+
+
+def drain(ns: Namespace, alive: Callable[[], bool], timeout: float) -> int:
+    """Wait up to TIMEOUT for the worker to commit every quote; return what is left (0: all)."""
+    deadline = time.monotonic() + timeout
+    while (left := worker_lag(ns)) != 0 and time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError("the worker died")
+        time.sleep(POLL_SECS)
+    return left
 
 
 # ---------------------------------------------------------------------- throughput
@@ -258,13 +293,14 @@ def catch_up(
     """Poll GROUP's lag on the quotes every 0.25 s; time first drop → zero (start-up excluded)."""
     start = time.monotonic()
     first: tuple[float, int] | None = None
+    lag: int | None = None
     while time.monotonic() - start < timeout:
         if not alive():
             raise RuntimeError(f"the consumer of group {group} died")
         before = time.monotonic()
-        lag = group_lag(ns.bootstrap, group, [ns.topic("market.quotes")])
+        lag = quotes_lag(ns, group)
         seen = (before + time.monotonic()) / 2  # the offsets were read during the call
-        left = sum(lag.values()) if lag is not None else total
+        left = total if lag is None else lag
         if first is None and left < total:
             first = (seen, left)
         if left == 0 and first is not None:
@@ -272,7 +308,7 @@ def catch_up(
                 raise RuntimeError("every record was committed between two polls: more quotes")
             return CatchUp(first[1], seen - first[0], first[0] - start)
         time.sleep(max(0.0, POLL_SECS - (time.monotonic() - before)))
-    raise RuntimeError(f"group {group} did not catch up within {timeout:.0f} s")
+    raise RuntimeError(f"group {group} did not catch up within {timeout:.0f} s: lag {lag}")
 
 
 def raw_rate(ns: Namespace, total: int) -> float:
@@ -283,7 +319,9 @@ def raw_rate(ns: Namespace, total: int) -> float:
         _assign_all(consumer, ns.topic("market.quotes"))
         seen, first, started = 0, 0, 0.0
         while seen < total:
-            batch = consumer.consume(num_messages=10_000, timeout=1.0)
+            # A short timeout: consume() waits it out whenever fewer than num_messages are
+            # there, which at the end of the input would be timed as if it were work.
+            batch = consumer.consume(num_messages=10_000, timeout=0.01)
             if not started and batch:
                 first, started = len(batch), time.perf_counter()
             for message in batch:
@@ -449,13 +487,14 @@ class VisibleSignals:
     """A read_committed reader in a thread: when each signal became visible to it."""
 
     def __init__(self, ns: Namespace) -> None:
-        # A short fetch wait, so the reader's own polling adds little to what it measures.
-        self._consumer = _reader(ns, "visible", **{"fetch.wait.max.ms": 10})
+        # The broker answers a read_committed fetch as soon as the last stable offset moves,
+        # so the default fetch wait adds nothing (and polling faster would load the broker).
+        self._consumer = _reader(ns, "visible")
         self._topic = ns.topic("signals")
         self._decode = deserializer_for("Signal", registry=None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="visible-signals", daemon=True)
-        self.seen: list[tuple[int, int]] = []  # (ts_event_us, received_us)
+        self.seen: list[tuple[int, int, int]] = []  # (ts_event_us, record ts µs, received_us)
         self.last_receive = time.monotonic()
 
     def start(self) -> None:
@@ -475,8 +514,9 @@ class VisibleSignals:
                 received_us = wall_clock_us()
                 for message in batch:
                     if message.error() is None:
-                        signal_ = self._decode(message.value())
-                        self.seen.append((signal_["ts_event_us"], received_us))
+                        event_us = self._decode(message.value())["ts_event_us"]
+                        record_us = message.timestamp()[1] * 1000
+                        self.seen.append((event_us, record_us, received_us))
                 if batch:
                     self.last_receive = time.monotonic()
         finally:
@@ -519,13 +559,20 @@ def latency_at_rate(
         with running(worker_argv(strategies), ns.env, log) as alive:
             # Warm-up: the worker is up, assigned and committing before the clock starts.
             publish_quotes(ns, itertools.islice(feed, 500))
-            wait_committed(ns, app_id(ns.settings), alive, timeout=120)
+            if drain(ns, alive, timeout=120):
+                raise RuntimeError("the worker did not process the warm-up quotes in 120 s")
             start_us = wall_clock_us()
             begin = time.perf_counter()
             sent = publish_quotes(ns, itertools.islice(feed, int(rate * secs)), rate=rate)
-            achieved = sent / (time.perf_counter() - begin)
-            wait_committed(ns, app_id(ns.settings), alive, timeout=120)
-            reader.wait_quiet(quiet_secs=1.0, timeout=30)
+            fed_secs = time.perf_counter() - begin
+            # What the worker had not committed when the last quote was sent: 0 = it kept up.
+            backlog = worker_lag(ns)
+            # Bounded, so a worker that fell far behind does not hold the run for minutes:
+            # what it never processed is reported, and its percentiles then understate.
+            drain(ns, alive, timeout=DRAIN_SECS)
+        # After a clean stop: quotes it never committed are quotes whose signals may be missing.
+        unprocessed = worker_lag(ns)
+        reader.wait_quiet(quiet_secs=1.0, timeout=30)
     finally:
         reader.stop()
     produced = [
@@ -533,17 +580,23 @@ def latency_at_rate(
         for m in read_all(ns, ns.topic("signals"), **{"isolation.level": "read_uncommitted"})
         if (event_us := _event_us(m)) >= start_us
     ]
-    visible = [received - event for event, received in reader.seen if event >= start_us]
+    live = [
+        (event, record, received) for event, record, received in reader.seen if event >= start_us
+    ]
+    visible = [received - event for event, _, received in live]
+    # How long a produced signal waited for its transaction to commit, backlog aside.
+    commit_wait = [received - record for _, record, received in live]
     return {
         "commit_interval_ms": commit_interval_ms,
         "quotes": sent,
-        "achieved_rate": round(achieved),
+        "achieved_rate": round(sent / fed_secs),
+        "backlog_at_feed_end": backlog,
+        "worker_rate_while_fed": round((sent - backlog) / fed_secs),
+        "unprocessed_at_stop": unprocessed,
         "produced": percentiles_ms(produced),
         "visible": percentiles_ms(visible),
+        "commit_wait": percentiles_ms(commit_wait),
     }
-
-
-_SIGNAL_DECODER = deserializer_for("Signal", registry=None)
 
 
 def _event_us(message: Message) -> int:
@@ -561,6 +614,7 @@ def latency_lines(rate: float, secs: float, runs: list[dict[str, Any]]) -> list[
     views = {
         "produced": "produced (record timestamp)",
         "visible": "visible to read_committed reader",
+        "commit_wait": "  of which visible - produced",
     }
     for run in runs:
         for key, label in views.items():
@@ -569,20 +623,17 @@ def latency_lines(rate: float, secs: float, runs: list[dict[str, Any]]) -> list[
             out.append(
                 f"  {run['commit_interval_ms']:>5.0f}ms {label:<34} {p['count']:>8,} {figures}"
             )
-        out.append(f"  {'':>7} (fed {run['quotes']:,} quotes at {run['achieved_rate']:,}/s)")
+        out.append(
+            f"  {'':>7} fed {run['quotes']:,} quotes at {run['achieved_rate']:,}/s; worker "
+            f"committed {run['worker_rate_while_fed']:,}/s meanwhile, "
+            f"{run['backlog_at_feed_end']:,} behind at the end"
+        )
+        if run["unprocessed_at_stop"]:
+            out.append(
+                f"  {'':>7} INCOMPLETE: {run['unprocessed_at_stop']:,} quotes never committed "
+                "(worker stopped); their signals are missing, so the figures understate"
+            )
     return out
-
-
-_PCTS = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
-
-
-LATENCY_METHOD = (
-    "fresh worker, 500 warm-up quotes until committed, then quotes paced by the publisher, "
-    "ts_event_us = wall clock when the publisher takes each one; produced = signal record "
-    "timestamp (CreateTime, ms) - ts_event_us, read back read_uncommitted; visible = wall "
-    "clock when a read_committed reader (fetch.wait.max.ms 10, same process as the feed) "
-    "got it - ts_event_us; warm-up signals excluded"
-)
 
 
 # ---------------------------------------------------------------------------- main
@@ -617,14 +668,28 @@ def _report(
                 "records after the first batch / time from it to the last record; worker and "
                 "quixstreams (subprocesses): group lag polled every 0.25 s, rate = records "
                 "committed from the first poll seeing lag < total to the first seeing 0, "
-                "over that interval (start-up, rebalance, recovery excluded)"
+                "over that interval (start-up, rebalance, recovery excluded); the worker is "
+                "timed on the quotes alone, whatever other agents its trading mode runs"
             ),
+            "code": _code_version(),
             "commit_interval_secs": {OURS: 0.1, QUIX: QUIX_COMMIT_SECS},
             "startup_secs": facts.startup_secs,
             "signals_written": facts.signals,
             "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         },
     )
+
+
+def _code_version() -> str:
+    """Return the commit the worker ran (uncommitted edits of the tree are not shown)."""
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # read-only
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
 
 
 def main() -> None:
@@ -637,6 +702,7 @@ def main() -> None:
         (home / "logs").mkdir()
         bootstrap = endpoints.bootstrap_servers
         report: Report | None = None
+        load_at_start = [round(x, 2) for x in os.getloadavg()]  # the machine is shared
         if not args.no_throughput:
             measurements, facts = throughput(
                 bootstrap,
@@ -646,6 +712,7 @@ def main() -> None:
                 strategies=default_strategy_config(),
             )
             report = _report(measurements, facts, args)
+            report.notes["loadavg_at_start"] = load_at_start
             print("\n".join(report.lines()))
             print(f"  ours / quixstreams: {report.notes['ours_over_quixstreams']:.2f}")
             print(f"saved {report.save()}", flush=True)

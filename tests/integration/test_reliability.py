@@ -1,0 +1,291 @@
+"""Exactly once, proven under crashes: kill -9 the paper desk mid-stream, again and again.
+
+Thousands of quotes become orders and fills while the worker is killed at random points
+and restarted (and, in the second test, while three workers rebalance). Afterwards:
+- the fills equal those of an uninterrupted run (the same desk code run offline over the
+  same input), none missing, none twice, as a read_committed reader sees them;
+- every fill changed exactly one position exactly once (the fill ids in each position's
+  record stream are the symbol's fills, in order, once each);
+- the position table (the compacted topic's latest records) equals an independent
+  recomputation from the fills topic;
+- fills consumed = fills applied + fills dead-lettered (in the desk, fills applied = fills
+  produced, and nothing was dead-lettered).
+
+`make reliability` runs them (the 10,000-order size: PRIMESTREAM_RELIABILITY_QUOTES,
+PRIMESTREAM_RELIABILITY_KILLS) and writes the measured recovery times (kill to first
+processed record) to tests/bench/results/reliability.json. They are not in `make test`
+yet: a worker restarted after several kills has been seen to stall (see README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumers.lag import group_lag, group_position
+from streams.app import app_id, load_trading_config
+from streams.desk import TABLES, DeskProcessor
+from streams.engine import EngineSettings
+from streams.execution.processing import ExecutionProcessor
+from streams.positions.accounting import recompute_positions
+from streams.positions.processing import PositionProcessor, position_key
+from streams.risk.processing import RiskProcessor
+from streams.signals.processing import SignalProcessor
+from streams.strategies import load_config
+from tests.integration.conftest import Scope
+from tests.kit.topics import RawMessage, read_raw, read_topic
+from tests.kit.waiting import eventually
+from tests.kit.worker import CLI, WorkerProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(1800)]
+
+_QUOTES = int(os.environ.get("PRIMESTREAM_RELIABILITY_QUOTES", "6000"))
+_KILLS = int(os.environ.get("PRIMESTREAM_RELIABILITY_KILLS", "3"))
+_RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "reliability.json"
+_SYMBOLS = "AAA,BBB,CCC,DDD,EEE,FFF"
+_CONFIG = """
+[strategies.fast]
+kind = "ma_cross"
+symbols = "*"
+params = { fast = 2, slow = 4, ma = "ema" }
+
+[risk]
+mode = "paper"
+min_confidence = 0.0
+cooldown_secs = 0.0
+allow_short = true
+calendar = "none"
+max_order_notional = inf
+max_position_qty = inf
+max_position_notional = inf
+max_gross_exposure = inf
+max_net_exposure = inf
+max_daily_loss = inf
+
+[sizing."*"]
+kind = "fixed_qty"
+qty = 10.0
+
+[execution]
+slippage_bps = 1.0
+commission_per_share = 0.01
+commission_min = 1.0
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "desk.toml"
+    path.write_text(_CONFIG)
+    return path
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
+    for worker in started:
+        sys.stderr.write(worker.tail(1500))
+
+
+def _worker(scope: Scope, config: Path, tmp_path: Path, name: str) -> WorkerProcess:
+    # Each worker gets a home of its own: RocksDB stores are one process's.
+    home = tmp_path / f"home-{name}"
+    home.mkdir(exist_ok=True)
+    env = {**scope.env, "PRIMESTREAM_HOME": str(home), "PRIMESTREAM_TRADING_MODE": "paper"}
+    return WorkerProcess(env, ["--strategies", str(config)], tmp_path / f"{name}.log")
+
+
+def _lag(scope: Scope) -> int | None:
+    topic = scope.topic("market.quotes")
+    lag = group_lag(scope.settings.bootstrap_servers or "", app_id(scope.settings), [topic])
+    return None if lag is None else sum(lag.values())
+
+
+@contextmanager
+def _feed(scope: Scope) -> Iterator[subprocess.Popen[bytes]]:
+    """Publish the quotes paced over about a minute, so crashes land mid-stream."""
+    spec = f"synthetic:symbols={_SYMBOLS},seed=23,count={_QUOTES}"
+    rate = str(max(100, _QUOTES // 60))
+    feed = subprocess.Popen(
+        [CLI, "produce", "market", "--source", spec, "--rate", rate],
+        env=scope.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield feed
+        assert feed.wait(600) == 0
+    finally:
+        if feed.poll() is None:
+            feed.kill()
+
+
+def _committed(scope: Scope) -> int | None:
+    topic = scope.topic("market.quotes")
+    servers = scope.settings.bootstrap_servers or ""
+    position = group_position(servers, app_id(scope.settings), [topic])
+    return None if position is None else sum(committed for committed, _ in position.values())
+
+
+def _committed_now(scope: Scope) -> int:
+    """Return the group's committed total, waiting while the coordinator is loading."""
+    (committed,) = eventually(
+        lambda: None if (c := _committed(scope)) is None else (c,), message="offsets readable"
+    )
+    return committed
+
+
+def _recovery_secs(scope: Scope, killed_at: float, before: int, timeout: float = 180) -> float:
+    """Return seconds from KILLED_AT until the restarted worker commits past BEFORE."""
+
+    def moved() -> bool:
+        committed = _committed(scope)
+        return committed is not None and committed > before
+
+    eventually(moved, timeout=timeout, interval=0.1, message="progress after restart")
+    return time.monotonic() - killed_at
+
+
+def _offline_fills(scope: Scope, config: Path, quotes: list[RawMessage]) -> list[dict[str, Any]]:
+    """Run the desk code over QUOTES with in-memory tables: the uninterrupted run."""
+    runtime, settings = scope.runtime, scope.settings
+    topic = scope.topic("market.quotes")
+    decoders = {topic: ("Quote", runtime.deserializer("Quote"))}
+    trading = load_trading_config(config, settings)
+    desk = DeskProcessor(
+        SignalProcessor(load_config(config), EngineSettings(), decoders),
+        RiskProcessor(trading.risk, settings.partitions, decoders),
+        ExecutionProcessor(trading.fill_model, decoders),
+        PositionProcessor(decoders),
+        config=trading.risk,
+        partitions=settings.partitions,
+        decoders=decoders,
+        tracers={},
+    )
+    tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+    loaders = {name: table.get for name, table in tables.items()}
+    fills: list[dict[str, Any]] = []
+    for partition in sorted({q.partition for q in quotes}):
+        records = [q for q in quotes if q.partition == partition]
+        for start in range(0, len(records), 500):
+            out = desk.process(records[start : start + 500], loaders)
+            fills += out.of("fills")
+            for table, key in out.changed:
+                tables[table][key] = desk.state(table, key)
+            desk.forget()
+    return fills
+
+
+def _check_exactly_once(scope: Scope, config: Path) -> dict[str, int]:
+    fills = [r.value for r in read_topic(scope.runtime, scope.topic("fills"), idle_secs=2.0)]
+    positions = read_topic(scope.runtime, scope.topic("positions"), idle_secs=2.0)
+    quotes = read_raw(scope.runtime, scope.topic("market.quotes"))
+    assert all(f is not None for f in fills)
+    ids = [f["id"] for f in fills if f]
+
+    # 1. The fills of an uninterrupted run: none missing, none twice.
+    expected = _offline_fills(scope, config, quotes)
+    assert len(ids) == len(set(ids)), "a read_committed reader sees every fill once"
+    assert sorted(ids) == sorted(f["id"] for f in expected)
+    by_id = {f["id"]: f for f in expected}
+    assert all(f == by_id[f["id"]] for f in fills if f)
+
+    # 2. Each fill changed exactly one position, once, in the symbol's fill order.
+    fill_ids_by_key: dict[str, list[str]] = defaultdict(list)
+    for fill in fills:
+        assert fill is not None
+        fill_ids_by_key[position_key(fill["account"], fill["symbol"])].append(fill["id"])
+    applied: dict[str, list[str]] = defaultdict(list)
+    latest: dict[str, dict[str, Any]] = {}
+    for record in positions:
+        assert record.value is not None
+        assert record.key is not None
+        seen = applied[record.key]
+        if record.value["last_fill_id"] and (not seen or seen[-1] != record.value["last_fill_id"]):
+            seen.append(record.value["last_fill_id"])
+        latest[record.key] = record.value
+    assert dict(applied) == dict(fill_ids_by_key)
+
+    # 3. The table equals an independent recomputation from the fills topic.
+    recomputed = recompute_positions(f for f in fills if f)
+    assert set(latest) == {position_key(a, s) for a, s in recomputed}
+    for (account, symbol), book in recomputed.items():
+        table = latest[position_key(account, symbol)]
+        assert table["qty"] == pytest.approx(book.qty, abs=1e-9)
+        assert table["avg_price"] == pytest.approx(book.avg_price, rel=1e-12)
+        assert table["realized_pnl"] == book.realized_pnl
+        assert table["fees"] == book.fees
+
+    # 4. Consumed = applied + dead-lettered.
+    dead = read_topic(scope.runtime, scope.topic("deadletter"), idle_secs=1.0)
+    assert dead == []
+    assert sum(len(v) for v in applied.values()) == len(fills)
+    return {"fills": len(fills), "orders": len(read_topic(scope.runtime, scope.topic("orders")))}
+
+
+def _save(name: str, figures: dict[str, Any]) -> None:
+    doc = json.loads(_RESULTS.read_text()) if _RESULTS.exists() else {}
+    doc[name] = {**figures, "quotes": _QUOTES, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    _RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    _RESULTS.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def test_kill_9_at_random_points_loses_nothing_and_applies_every_fill_once(
+    scope: Scope, config: Path, tmp_path: Path, workers: list[WorkerProcess]
+) -> None:
+    worker = _worker(scope, config, tmp_path, "w1")
+    workers.append(worker)
+    rng = random.Random(7)
+    recoveries: list[float] = []
+    with _feed(scope) as feed:
+        worker.start()
+        for _ in range(_KILLS):
+            time.sleep(rng.uniform(2.0, 6.0))
+            worker.kill()
+            killed_at = time.monotonic()
+            before = _committed_now(scope)
+            worker.start()
+            if feed.poll() is None:  # more input will come: the restart must pick it up
+                recoveries.append(_recovery_secs(scope, killed_at, before))
+    eventually(lambda: _lag(scope) == 0, timeout=600, message="caught up after the kills")
+
+    figures = _check_exactly_once(scope, config)
+
+    assert figures["fills"] > _QUOTES / 20, "the run must trade enough to prove anything"
+    assert recoveries, "at least one kill landed while input was still arriving"
+    _save("kill_9", {**figures, "kills": _KILLS, "recovery_secs": recoveries})
+
+
+def test_three_workers_rebalancing_keep_exactly_once(
+    scope: Scope, config: Path, tmp_path: Path, workers: list[WorkerProcess]
+) -> None:
+    first, second = _worker(scope, config, tmp_path, "a"), _worker(scope, config, tmp_path, "b")
+    third = _worker(scope, config, tmp_path, "c")
+    workers += [first, second, third]
+    with _feed(scope):
+        first.start()
+        second.start()
+        time.sleep(5.0)
+        third.start()  # one joins...
+        time.sleep(4.0)
+        second.stop()  # ...and one leaves, mid-stream
+    eventually(lambda: _lag(scope) == 0, timeout=600, message="caught up after rebalances")
+
+    figures = _check_exactly_once(scope, config)
+
+    assert figures["fills"] > _QUOTES / 20
+    _save("rebalance", figures)
