@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from infra.stage_tracing import OutHeaders, StageTracer
-from streams.edge import OutRecord, RawRecord, StageOutput, dead_letter, decode_edge
+from streams.edge import OutRecord, RawRecord, StageOutput, dead_letter, decoded
 from streams.engine import Event
 from streams.exceptions import InvalidInputError
 from streams.execution.processing import ExecutionProcessor
@@ -43,6 +43,7 @@ TABLES = (SIGNALS, BOOKS, POSITIONS, RISK)
 _KIND = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
 _ENDED = frozenset({"FILLED", "CANCELED", "REJECTED"})
 _STAGES = ("signals", "risk", "execution")
+_UNKEYED = frozenset({"RiskControl"})
 
 
 class DeskProcessor:
@@ -80,26 +81,18 @@ class DeskProcessor:
         out = StageOutput()
         marked: dict[tuple[str, str], PositionBook] = {}
         partition = 0
-        for raw in records:
-            out.processed += 1
+        for raw, record_name, record in decoded(records, self._decoders, out, unkeyed=_UNKEYED):
             partition = raw.partition
-            record_name, decode = self._decoders[raw.topic]
-            decoded = decode_edge(raw, decode, keyed_by_symbol=record_name != "RiskControl")
-            if isinstance(decoded, OutRecord):
-                out.deadletters.append(decoded)
-                continue
-            if decoded is None:
-                continue
             risk = self.risk.book(raw.partition, load[RISK])
             out.changed.add((RISK, book_key(raw.partition)))
             if record_name == "RiskControl":
-                if decoded["action"] == "KILL":
-                    risk.kill(decoded["reason"])
+                if record["action"] == "KILL":
+                    risk.kill(record["reason"])
                 else:
                     risk.reset()
                 continue
             try:
-                self._market(out, raw, _KIND[record_name], decoded, risk, load, marked)
+                self._market(out, raw, _KIND[record_name], record, risk, load, marked)
             except InvalidInputError as exc:
                 out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
         for book in marked.values():

@@ -9,7 +9,7 @@ a dead letter instead of an exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ __all__ = [
     "StateLoader",
     "dead_letter",
     "decode_edge",
+    "decoded",
 ]
 
 Headers = Sequence[tuple[str, bytes]]
@@ -109,3 +110,25 @@ def decode_edge(
             reason = f"key {key!r} does not match symbol {record.get('symbol')!r}"
             return dead_letter(raw, "KeyMismatch", reason)
     return record
+
+
+def decoded(
+    records: Iterable[RawRecord],
+    decoders: Mapping[str, tuple[str, Decoder]],
+    out: StageOutput,
+    *,
+    unkeyed: frozenset[str] = frozenset(),
+) -> Iterator[tuple[RawRecord, str, Mapping[str, Any]]]:
+    """Yield (raw, record name, record) for each usable record of RECORDS, counting them.
+
+    Bad input goes to OUT's dead letters and tombstones are skipped, so a processor's loop
+    sees only records it can act on. Records named in UNKEYED are not keyed by symbol.
+    """
+    for raw in records:
+        out.processed += 1
+        record_name, decode = decoders[raw.topic]
+        value = decode_edge(raw, decode, keyed_by_symbol=record_name not in unkeyed)
+        if isinstance(value, OutRecord):
+            out.deadletters.append(value)
+        elif value is not None:
+            yield raw, record_name, value

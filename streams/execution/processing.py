@@ -15,12 +15,11 @@ from typing import Any
 from infra.stage_tracing import StageTracer
 from streams.edge import (
     Decoder,
-    OutRecord,
     RawRecord,
     StageOutput,
     StateLoader,
     dead_letter,
-    decode_edge,
+    decoded,
 )
 from streams.exceptions import InvalidInputError
 from streams.execution.fill_model import FillModel
@@ -67,23 +66,15 @@ class ExecutionProcessor:
     def process(self, records: Iterable[RawRecord], load: StateLoader) -> StageOutput:
         """Run RECORDS (one topic-partition, in offset order) through the books."""
         out = StageOutput()
-        for raw in records:
-            out.processed += 1
-            record_name, decode = self._decoders[raw.topic]
-            decoded = decode_edge(raw, decode)
-            if isinstance(decoded, OutRecord):
-                out.deadletters.append(decoded)
-                continue
-            if decoded is None:
-                continue
-            symbol = decoded["symbol"]
+        for raw, record_name, record in decoded(records, self._decoders, out):
+            symbol = record["symbol"]
             book = self.book(symbol, load)
             try:
                 if record_name == "Order":
-                    self._remember_trace(raw, symbol, decoded["id"])
-                    report = book.on_order(decoded)
+                    self._remember_trace(raw, symbol, record["id"])
+                    report = book.on_order(record)
                 else:
-                    report = book.on_quote(decoded)
+                    report = book.on_quote(record)
             except InvalidInputError as exc:
                 out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
                 continue

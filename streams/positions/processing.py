@@ -23,7 +23,7 @@ from streams.edge import (
     StageOutput,
     StateLoader,
     dead_letter,
-    decode_edge,
+    decoded,
 )
 from streams.exceptions import InvalidInputError
 from streams.positions.accounting import PositionBook
@@ -62,22 +62,14 @@ class PositionProcessor:
         """Run RECORDS (one topic-partition, in offset order) into the books."""
         out = StageOutput()
         marked: dict[tuple[str, str], tuple[PositionBook, int]] = {}
-        for raw in records:
-            out.processed += 1
-            record_name, decode = self._decoders[raw.topic]
-            decoded = decode_edge(raw, decode)
-            if isinstance(decoded, OutRecord):
-                out.deadletters.append(decoded)
-                continue
-            if decoded is None:
-                continue
-            symbol = decoded["symbol"]
+        for raw, record_name, record in decoded(records, self._decoders, out):
+            symbol = record["symbol"]
             if record_name == "Fill":
-                self._fill(out, raw, decoded, load)
+                self._fill(out, raw, record, load)
             else:
-                mid = (float(decoded["bid"]) + float(decoded["ask"])) / 2.0
+                mid = (float(record["bid"]) + float(record["ask"])) / 2.0
                 for account, book in self.accounts(symbol, load).items():
-                    if book.qty != 0.0 and book.mark(mid, decoded["ts_event_us"]):
+                    if book.qty != 0.0 and book.mark(mid, record["ts_event_us"]):
                         marked[(account, symbol)] = (book, raw.partition)
                         out.changed.add(symbol)
         for book, partition in marked.values():

@@ -20,7 +20,7 @@ from streams.edge import (
     StageOutput,
     StateLoader,
     dead_letter,
-    decode_edge,
+    decoded,
 )
 from streams.exceptions import InvalidInputError
 from streams.risk.config import RiskConfig
@@ -29,6 +29,7 @@ from streams.risk.rules import Decision, RiskBook
 __all__ = ["RiskProcessor", "alert_record", "book_key", "broadcast_kill"]
 
 _ENDED = frozenset({"FILLED", "CANCELED", "REJECTED"})
+_UNKEYED = frozenset({"RiskControl"})  # written to every partition, not keyed by symbol
 
 
 def book_key(partition: int) -> str:
@@ -71,18 +72,10 @@ class RiskProcessor:
     def process(self, records: Iterable[RawRecord], load: StateLoader) -> StageOutput:
         """Run RECORDS (one topic-partition, in offset order) through the partition's book."""
         out = StageOutput()
-        for raw in records:
-            out.processed += 1
-            record_name, decode = self._decoders[raw.topic]
-            decoded = decode_edge(raw, decode, keyed_by_symbol=record_name != "RiskControl")
-            if isinstance(decoded, OutRecord):
-                out.deadletters.append(decoded)
-                continue
-            if decoded is None:
-                continue
+        for raw, record_name, record in decoded(records, self._decoders, out, unkeyed=_UNKEYED):
             book = self.book(raw.partition, load)
             try:
-                self._apply(out, raw, record_name, decoded, book)
+                self._apply(out, raw, record_name, record, book)
             except InvalidInputError as exc:
                 out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
                 continue
