@@ -84,8 +84,8 @@ class DeskProcessor:
         for raw, record_name, record in decoded(records, self._decoders, out, unkeyed=_UNKEYED):
             partition = raw.partition
             risk = self.risk.book(raw.partition, load[RISK])
-            out.changed.add((RISK, book_key(raw.partition)))
             if record_name == "RiskControl":
+                out.changed.add((RISK, book_key(raw.partition)))
                 if record["action"] == "KILL":
                     risk.kill(record["reason"])
                 else:
@@ -139,6 +139,7 @@ class DeskProcessor:
     ) -> None:
         symbol = signal["symbol"]
         decision = risk.decide(signal, config=self._config, budget=self._budget)
+        out.changed.add((RISK, book_key(raw.partition)))
         if decision.rejection is not None:
             out.emit("orders.rejected", symbol, decision.rejection, headers)
         if decision.order is not None:
@@ -175,6 +176,7 @@ class DeskProcessor:
     ) -> None:
         if not report:
             return
+        out.changed.add((RISK, book_key(partition)))  # fills and ended orders move the book
         traces = self.execution.traces[symbol]
         accounts = self.positions.accounts(symbol, load[POSITIONS])
         for fill in report.fills:

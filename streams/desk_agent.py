@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from infra.stage_tracing import StageTracer
 from streams.app import ProcessingContext
 from streams.desk import POSITIONS, RISK, TABLES, DeskProcessor
@@ -49,7 +51,9 @@ def register(app: FastApp, ctx: ProcessingContext) -> None:
         return DeskProcessor(
             SignalProcessor(ctx.strategies, ctx.engine, decoders),
             RiskProcessor(config, partitions, decoders),
-            ExecutionProcessor(ctx.trading.fill_model, decoders),
+            # The desk creates orders in event-time order with the quotes, so no order ever
+            # arrives late: the book needs no quote history (a smaller state to write).
+            ExecutionProcessor(replace(ctx.trading.fill_model, quote_history=1), decoders),
             PositionProcessor(decoders),
             config=config,
             partitions=partitions,

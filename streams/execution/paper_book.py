@@ -50,7 +50,9 @@ from streams.execution.reports import EMPTY, ExecutionReport, fill_record, money
 __all__ = ["VENUE", "PaperBook"]
 
 VENUE = "paper"
-_SEEN_IDS = 1024  # order ids remembered for idempotence; a redelivery comes within seconds
+# Order ids remembered for idempotence: a redelivery comes within seconds, and the list is
+# written with the book's state on every batch that touches the symbol.
+_SEEN_IDS = 128
 _EPS = 1e-9  # shares: a remainder below this is float noise, not an open quantity
 
 

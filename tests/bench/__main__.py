@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHES = ("bench_codec", "bench_producer", "bench_indicators", "bench_signals")
+BENCHES = ("bench_codec", "bench_producer", "bench_indicators", "bench_signals", "bench_latency")
 
 
 def main() -> None:

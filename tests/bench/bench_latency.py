@@ -1,0 +1,524 @@
+"""End-to-end latency of the paper trading loop on the real broker (issue 4, point 8).
+
+Run: .venv/bin/python -m tests.bench.bench_latency [--rates 1000,5000] [--secs 60]
+
+Per rate: a fresh namespace and a fresh `primestream worker` with
+PRIMESTREAM_TRADING_MODE=paper and a strategy TOML that trades often (ma_cross 2/5 on
+every symbol; a risk gate with no calendar, no cooldown, shorts allowed, unbounded
+limits; 10 shares per order). Quotes of 5 symbols are paced at the rate, each stamped
+with the wall clock when the publisher takes it (`bench_signals.live_quotes`: event time
+= send time, so our own producer is inside the figure).
+
+The chain is quote → signal → order → fill (on the symbol's next quote) → position. The
+paper desk emits, in the batch of the filling quote, one position record per fill whose
+`last_fill_id` is that fill (later marks repeat the id). Per fill in the measured window:
+
+- produced: that position record's Kafka timestamp (CreateTime, ms, read back
+  read_uncommitted) - the filling quote's event time (the Fill's `ts_event_us`);
+- visible: when a read_committed reader in this process received the record - the same;
+- from the signal's quote: produced timestamp - the order's `ts_event_us` (the quote that
+  made the signal), i.e. including the wait for the symbol's next quote;
+- commit wait: visible - produced.
+
+Warm-up excluded: 500 unpaced quotes the worker must commit first, then the first
+--warmup-secs of the paced feed. Percentiles from an HDR histogram (µs, 3 significant
+digits). The worker's rate is read from its consumer group's committed offsets on the
+quotes (`consumers.lag.group_position`), sampled every second while the feed runs. A run
+is BEHIND when the worker committed under 95% of the fed rate or was more than 2 s of
+quotes behind when the feed ended (its latency then measures a backlog, not the
+pipeline), and INCOMPLETE when quotes were still uncommitted after the bounded drain
+(fills are then missing and the figures understate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import KafkaException, Message
+from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
+from consumers.lag import group_position
+from infra.clock import wall_clock_us
+from producers.rows import SourceRow
+from schemas.codec import deserializer_for
+from streams.app import app_id
+from tests.bench.bench_signals import (
+    DRAIN_SECS,
+    FAST_STRATEGIES,
+    PARTITIONS,
+    SYMBOLS,
+    Namespace,
+    VisibleSignals,
+    _code_version,
+    drain,
+    live_quotes,
+    make_namespace,
+    publish_quotes,
+    read_all,
+    running,
+    worker_argv,
+    worker_lag,
+)
+from tests.bench.harness import RESULTS, broker
+
+FEED_SYMBOLS = SYMBOLS[:5]
+WARMUP_QUOTES = 500
+COMMIT_INTERVAL_MS = 100.0  # the worker's default
+SAMPLE_SECS = 1.0
+KEEP_UP_SHARE = 0.95  # of the fed rate the worker must commit
+KEEP_UP_LAG_SECS = 2.0  # quotes (in seconds of feed) it may be behind when the feed ends
+TREND_SECS = 10.0
+HDR_MAX_US = 3_600_000_000
+VIEWS = {
+    "produced": "fill quote -> position produced",
+    "visible": "fill quote -> visible read_committed",
+    "from_signal_quote": "signal quote -> position produced",
+    "commit_wait": "  visible - produced (commit wait)",
+}
+_PCTS = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+DESK_CONFIG = (
+    FAST_STRATEGIES
+    + """
+[risk]
+mode = "paper"
+min_confidence = 0.0
+cooldown_secs = 0.0
+allow_short = true
+calendar = "none"
+max_order_notional = inf
+max_position_qty = inf
+max_position_notional = inf
+max_gross_exposure = inf
+max_net_exposure = inf
+max_daily_loss = inf
+
+[sizing."*"]
+kind = "fixed_qty"
+qty = 10.0
+"""
+)
+_DECODE = {name: deserializer_for(name, registry=None) for name in ("Fill", "Order", "Position")}
+
+
+# ------------------------------------------------------------------ live observers
+class VisiblePositions(VisibleSignals):
+    """A read_committed reader of `positions`: when each (partition, offset) became visible."""
+
+    def __init__(self, ns: Namespace) -> None:
+        super().__init__(ns)
+        self._topic = ns.topic("positions")
+        self.received: dict[tuple[int, int], int] = {}
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                batch = self._consumer.consume(num_messages=1_000, timeout=0.05)
+                received_us = wall_clock_us()
+                for message in batch:
+                    if message.error() is None:
+                        self.received[(message.partition(), message.offset())] = received_us
+                if batch:
+                    self.last_receive = time.monotonic()
+        finally:
+            self._consumer.close()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The worker group's committed offsets on the quotes, summed, at a moment."""
+
+    at: float  # time.monotonic()
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        """Quotes on the topic the worker has not committed."""
+        return self.end - self.committed
+
+
+class Progress:
+    """Samples the worker's committed quote offsets every second, in a thread."""
+
+    def __init__(self, ns: Namespace) -> None:
+        self._ns = ns
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+        self.samples: list[Sample] = []
+
+    def take(self) -> None:
+        """Read the committed offsets once; skip the sample if the group cannot answer."""
+        before = time.monotonic()
+        try:
+            position = group_position(
+                self._ns.bootstrap, app_id(self._ns.settings), [self._ns.topic("market.quotes")]
+            )
+        except KafkaException:
+            return
+        if position is not None:
+            committed = sum(c for c, _ in position.values())
+            end = sum(e for _, e in position.values())
+            self.samples.append(Sample((before + time.monotonic()) / 2, committed, end))
+
+    def start(self) -> None:
+        """Take a first sample, then keep sampling in the background."""
+        self.take()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and take a last sample."""
+        self._stop.set()
+        self._thread.join(30)
+        self.take()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_SECS):
+            self.take()
+
+
+# --------------------------------------------------------------------------- feeding
+@dataclass(frozen=True)
+class Feed:
+    """What the paced feed did: its event-time span and how many quotes it sent."""
+
+    start_us: int
+    end_us: int
+    sent: int
+    secs: float
+
+    @property
+    def rate(self) -> float:
+        """Quotes per second actually sent."""
+        return self.sent / self.secs
+
+
+def warm_up(ns: Namespace, feed: Iterator[SourceRow], alive: Callable[[], bool]) -> None:
+    """Send the warm-up quotes unpaced; return once the worker committed them all."""
+    publish_quotes(ns, itertools.islice(feed, WARMUP_QUOTES))
+    if drain(ns, alive, timeout=180):
+        raise RuntimeError("the worker did not process the warm-up quotes in 180 s")
+
+
+def paced_feed(
+    ns: Namespace, feed: Iterator[SourceRow], progress: Progress, rate: float, secs: float
+) -> Feed:
+    """Send RATE quotes/s for SECS while PROGRESS samples the worker's offsets."""
+    progress.start()
+    start_us, begin = wall_clock_us(), time.perf_counter()
+    try:
+        sent = publish_quotes(ns, itertools.islice(feed, round(rate * secs)), rate=rate)
+    finally:
+        progress.stop()
+    return Feed(start_us, wall_clock_us(), sent, time.perf_counter() - begin)
+
+
+# --------------------------------------------------------------------- reading back
+@dataclass(frozen=True)
+class Chain:
+    """One fill: the event times it hangs on and its position record."""
+
+    fill_us: int  # event time of the quote that filled the order
+    signal_us: int  # event time of the quote whose signal made the order
+    position_us: int  # the position record's ts_event_us
+    produced_us: int  # the position record's Kafka timestamp, in µs
+    where: tuple[int, int]  # the position record's (partition, offset)
+
+
+def _decoded(messages: Iterable[Message], record: str) -> Iterator[dict[str, Any]]:
+    decode = _DECODE[record]
+    for message in messages:
+        value = decode(message.value())
+        if value is not None:
+            yield value
+
+
+def fill_positions(messages: list[Message]) -> tuple[dict[str, tuple[Message, int]], int]:
+    """Return {fill id: (its position record, ts_event_us)} and how many ids came again.
+
+    A fill's record is the first of its key whose `last_fill_id` is that fill; marks repeat
+    the id. An id coming back after another one means a redone (aborted) transaction.
+    """
+    first: dict[str, tuple[Message, int]] = {}
+    previous: dict[bytes | None, str] = {}
+    repeats = 0
+    for message in sorted(messages, key=lambda m: (m.partition(), m.offset())):
+        position = _DECODE["Position"](message.value())
+        fill_id = position["last_fill_id"] if position else None
+        if position is None or fill_id is None or previous.get(message.key()) == fill_id:
+            continue
+        previous[message.key()] = fill_id
+        if fill_id in first:
+            repeats += 1
+        else:
+            first[fill_id] = (message, int(position["ts_event_us"]))
+    return first, repeats
+
+
+def read_chains(ns: Namespace) -> tuple[list[Chain], dict[str, int]]:
+    """Join fills, orders and position records; return the chains and consistency counts."""
+    fills = list(_decoded(read_all(ns, ns.topic("fills")), "Fill"))
+    orders = {
+        o["id"]: o["ts_event_us"] for o in _decoded(read_all(ns, ns.topic("orders")), "Order")
+    }
+    raw = read_all(ns, ns.topic("positions"), **{"isolation.level": "read_uncommitted"})
+    positions, repeats = fill_positions(raw)
+    chains = []
+    for fill in fills:
+        found = positions.get(fill["id"])
+        if found is not None and fill["order_id"] in orders:
+            message, position_us = found
+            chains.append(
+                Chain(
+                    fill["ts_event_us"],
+                    orders[fill["order_id"]],
+                    position_us,
+                    message.timestamp()[1] * 1000,
+                    (message.partition(), message.offset()),
+                )
+            )
+    counts = {
+        "fills": len(fills),
+        "fills_without_position_or_order": len(fills) - len(chains),
+        "repeated_position_records": repeats,
+    }
+    return chains, counts
+
+
+# ----------------------------------------------------------------------- statistics
+def hdr_summary(values_us: list[int]) -> dict[str, Any]:
+    """Return count, p50/p95/p99/max (ms) of VALUES_US from an HDR histogram, and the histogram.
+
+    Negative values (possible only through the ms resolution of Kafka timestamps) are
+    recorded as 0 and counted.
+    """
+    if not values_us:
+        return {"count": 0}
+    histogram = HdrHistogram(1, HDR_MAX_US, 3)
+    for value in values_us:
+        histogram.record_value(min(max(value, 0), HDR_MAX_US))
+    summary: dict[str, Any] = {"count": len(values_us)}
+    for key, pct in zip(_PCTS[:3], (50.0, 95.0, 99.0), strict=True):
+        summary[key] = round(histogram.get_value_at_percentile(pct) / 1000, 2)
+    summary["max_ms"] = round(histogram.get_max_value() / 1000, 2)
+    summary["negative_as_zero"] = sum(1 for v in values_us if v < 0)
+    summary["hdr"] = histogram.encode().decode()
+    return summary
+
+
+def latencies(chains: list[Chain], received: dict[tuple[int, int], int]) -> dict[str, Any]:
+    """Return the HDR summaries of every view over CHAINS."""
+    seen = [(c, received[c.where]) for c in chains if c.where in received]
+    return {
+        "produced": hdr_summary([c.produced_us - c.fill_us for c in chains]),
+        "visible": hdr_summary([at - c.fill_us for c, at in seen]),
+        "from_signal_quote": hdr_summary([c.produced_us - c.signal_us for c in chains]),
+        "commit_wait": hdr_summary([at - c.produced_us for c, at in seen]),
+    }
+
+
+def trend(chains: list[Chain], start_us: int, end_us: int) -> dict[str, float | None]:
+    """Return the produced p50 (ms) of the first and last TREND_SECS: a backlog grows it."""
+    span = int(TREND_SECS * 1e6)
+
+    def p50(lo: int, hi: int) -> float | None:
+        summary = hdr_summary([c.produced_us - c.fill_us for c in chains if lo <= c.fill_us < hi])
+        return summary.get("p50_ms")
+
+    return {
+        "first_p50_ms": p50(start_us, start_us + span),
+        "last_p50_ms": p50(end_us - span, end_us),
+    }
+
+
+def worker_rate(samples: list[Sample], fed_rate: float) -> dict[str, Any]:
+    """Return the worker's committed quotes/s over the feed, its lag, and whether it kept up."""
+    first, last = samples[0], samples[-1]
+    rate = (last.committed - first.committed) / (last.at - first.at)
+    kept_up = rate >= KEEP_UP_SHARE * fed_rate and last.lag <= KEEP_UP_LAG_SECS * fed_rate
+    return {
+        "processed_per_sec": round(rate),
+        "lag_at_feed_end": last.lag,
+        "max_lag": max(s.lag for s in samples),
+        "kept_up": kept_up,
+        "lag_samples": [[round(s.at - first.at, 1), s.lag] for s in samples],
+    }
+
+
+# --------------------------------------------------------------------------- one run
+def run_rate(
+    bootstrap: str, home: Path, *, rate: float, secs: float, warmup_secs: float, drain_secs: float
+) -> dict[str, Any]:
+    """Feed a fresh paper-mode worker RATE quotes/s; return its latencies and progress."""
+    ns = make_namespace(bootstrap, home, commit_interval_ms=COMMIT_INTERVAL_MS)
+    config = home / "desk.toml"
+    config.write_text(DESK_CONFIG)
+    env = {**ns.env, "PRIMESTREAM_TRADING_MODE": "paper"}
+    feed_rows, progress, visible = live_quotes(FEED_SYMBOLS), Progress(ns), VisiblePositions(ns)
+    visible.start()
+    log = home / "logs" / f"latency-desk-{ns.settings.namespace}.log"
+    try:
+        with running(worker_argv(config), env, log) as alive:
+            warm_up(ns, feed_rows, alive)
+            feed = paced_feed(ns, feed_rows, progress, rate, warmup_secs + secs)
+            left_after_drain = drain(ns, alive, timeout=drain_secs)
+        unprocessed = worker_lag(ns)
+        visible.wait_quiet(quiet_secs=1.0, timeout=30)
+    finally:
+        visible.stop()
+    worker = worker_rate(progress.samples, feed.rate)
+    worker |= {"left_after_drain": left_after_drain, "unprocessed_at_stop": unprocessed}
+    return {
+        "rate": rate,
+        "secs": secs,
+        "warmup_secs": warmup_secs,
+        "status": _status(worker),
+        "feed": {"quotes": feed.sent, "secs": round(feed.secs, 2), "rate": round(feed.rate)},
+        "worker": worker,
+        **measured(ns, feed.start_us + int(warmup_secs * 1e6), feed.end_us, visible.received),
+    }
+
+
+def measured(
+    ns: Namespace, start_us: int, end_us: int, received: dict[tuple[int, int], int]
+) -> dict[str, Any]:
+    """Return the fill counts, latencies and trend of the fills between START_US and END_US."""
+    chains, counts = read_chains(ns)
+    window = [c for c in chains if start_us <= c.fill_us <= end_us]
+    counts |= {
+        "in_window": len(window),
+        "position_ts_differs_from_fill": sum(c.position_us != c.fill_us for c in window),
+        "not_received_read_committed": sum(c.where not in received for c in window),
+    }
+    return {
+        "fills": counts,
+        "latency": latencies(window, received),
+        "trend_produced": trend(window, start_us, end_us),
+    }
+
+
+def _status(worker: dict[str, Any]) -> str:
+    flags = [] if worker["kept_up"] else ["BEHIND"]
+    if worker["unprocessed_at_stop"]:
+        flags.append("INCOMPLETE")
+    return ", ".join(flags) or "kept up"
+
+
+# ---------------------------------------------------------------------------- output
+def lines(runs: list[dict[str, Any]]) -> list[str]:
+    """Return a readable table of the runs."""
+    out = [
+        "paper loop latency, ms after the event time (ma_cross 2/5, 5 symbols, "
+        f"{PARTITIONS} partitions, commit {COMMIT_INTERVAL_MS:.0f} ms, HDR percentiles)",
+        f"  {'rate':>7} {'view':<37} {'fills':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
+    ]
+    for run in runs:
+        for number, (key, label) in enumerate(VIEWS.items()):
+            p = run["latency"][key]
+            figures = " ".join(f"{p.get(k, float('nan')):>8.1f}" for k in _PCTS)
+            rate = f"{run['rate']:>6,.0f}/s" if number == 0 else " " * 8
+            out.append(f"  {rate} {label:<37} {p['count']:>7,} {figures}")
+        out += _run_notes(run)
+    return out
+
+
+def _run_notes(run: dict[str, Any]) -> list[str]:
+    feed, worker, trend_ = run["feed"], run["worker"], run["trend_produced"]
+    pad = " " * 10
+    notes = [
+        f"{pad}fed {feed['quotes']:,} quotes at {feed['rate']:,}/s for {feed['secs']:.0f} s "
+        f"(first {run['warmup_secs']:.0f} s excluded); worker committed "
+        f"{worker['processed_per_sec']:,}/s meanwhile, lag at feed end "
+        f"{worker['lag_at_feed_end']:,} (max {worker['max_lag']:,})",
+        f"{pad}produced p50 first/last {TREND_SECS:.0f} s: {_ms(trend_['first_p50_ms'])} / "
+        f"{_ms(trend_['last_p50_ms'])} ms -> {run['status'].upper()}",
+    ]
+    if not worker["kept_up"]:
+        notes.append(f"{pad}BEHIND: the worker did not keep up; latency measures its backlog")
+    if worker["unprocessed_at_stop"]:
+        notes.append(
+            f"{pad}INCOMPLETE: {worker['unprocessed_at_stop']:,} quotes never committed "
+            "(bounded drain): their fills are missing, the figures understate"
+        )
+    return notes
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def save(runs: list[dict[str, Any]], load_at_start: list[float]) -> Path:
+    """Write the runs to tests/bench/results/latency.json and return the path."""
+    RESULTS.mkdir(exist_ok=True)
+    doc = {
+        "bench": "latency",
+        "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "command": " ".join(
+            [Path(sys.executable).name, "-m", "tests.bench.bench_latency", *sys.argv[1:]]
+        ),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "loadavg_at_start": load_at_start,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "code": _code_version(),
+        "symbols": list(FEED_SYMBOLS),
+        "partitions": PARTITIONS,
+        "commit_interval_ms": COMMIT_INTERVAL_MS,
+        "strategy_toml": DESK_CONFIG,
+        "method": __doc__,
+        "runs": runs,
+    }
+    path = RESULTS / "latency.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------- main
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rates", default="1000,5000", help="Quotes/s, comma-separated.")
+    parser.add_argument("--secs", type=float, default=60.0, help="Measured seconds per rate.")
+    parser.add_argument("--warmup-secs", type=float, default=5.0, help="Paced, not measured.")
+    parser.add_argument("--drain-secs", type=float, default=DRAIN_SECS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    load_at_start = [round(x, 2) for x in os.getloadavg()]  # the machine is shared
+    with broker() as endpoints, tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
+        home = Path(tmp)
+        (home / "logs").mkdir()
+        runs = []
+        for rate in rates:
+            print(
+                f"  {rate:,.0f} quotes/s for {args.warmup_secs:.0f} + {args.secs:.0f} s", flush=True
+            )
+            runs.append(
+                run_rate(
+                    endpoints.bootstrap_servers,
+                    home,
+                    rate=rate,
+                    secs=args.secs,
+                    warmup_secs=args.warmup_secs,
+                    drain_secs=args.drain_secs,
+                )
+            )
+    print("\n".join(lines(runs)))
+    print(f"saved {save(runs, load_at_start)}")
+
+
+if __name__ == "__main__":
+    main()
