@@ -23,13 +23,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from infra.stage_tracing import OutHeaders, StageTracer
-from streams.edge import OutRecord, RawRecord, StageOutput, dead_letter, decoded
+from streams.edge import RawRecord, StageOutput, dead_letter, decoded
 from streams.engine import Event
 from streams.exceptions import InvalidInputError
 from streams.execution.processing import ExecutionProcessor
 from streams.execution.reports import ExecutionReport
 from streams.positions.accounting import PositionBook
-from streams.positions.processing import PositionProcessor, position_key
+from streams.positions.processing import PositionProcessor, position_record
 from streams.risk.config import RiskConfig
 from streams.risk.processing import RiskProcessor, book_key, broadcast_kill
 from streams.risk.rules import RiskBook
@@ -96,7 +96,7 @@ class DeskProcessor:
             except InvalidInputError as exc:
                 out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
         for book in marked.values():
-            self._position(out, book, partition, [])
+            out.records.append(("positions", position_record(book, partition, [])))
         return out
 
     def _market(
@@ -190,7 +190,7 @@ class DeskProcessor:
             if book.apply_fill(fill):
                 accounts[account] = book
                 out.changed.add((POSITIONS, symbol))
-                self._position(out, book, partition, headers)
+                out.records.append(("positions", position_record(book, partition, headers)))
         for event in report.events:
             headers = [(k, v.encode()) for k, v in traces.get(event["order_id"], ())]
             out.emit("orders.events", symbol, event, headers)
@@ -211,12 +211,6 @@ class DeskProcessor:
             if book.qty != 0.0 and book.mark(mid, quote["ts_event_us"]):
                 marked[(account, symbol)] = book
                 out.changed.add((POSITIONS, symbol))
-
-    def _position(
-        self, out: StageOutput, book: PositionBook, partition: int, headers: OutHeaders
-    ) -> None:
-        key = position_key(book.account, book.symbol).encode()
-        out.records.append(("positions", OutRecord(key, book.to_record(), headers, partition)))
 
     def _continue(self, stage: str, raw: RawRecord, attributes: dict[str, Any]) -> OutHeaders:
         return self._tracers[stage].continue_trace(

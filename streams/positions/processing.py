@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from infra.stage_tracing import StageTracer
+from infra.stage_tracing import OutHeaders, StageTracer
 from streams.edge import (
     Decoder,
     OutRecord,
@@ -28,12 +28,21 @@ from streams.edge import (
 from streams.exceptions import InvalidInputError
 from streams.positions.accounting import PositionBook
 
-__all__ = ["PositionProcessor", "position_key"]
+__all__ = ["PositionProcessor", "position_key", "position_record"]
 
 
 def position_key(account: str, symbol: str) -> str:
     """Return the `positions` topic key: compaction keeps one record per account and symbol."""
     return symbol if account == "default" else f"{account}/{symbol}"
+
+
+def position_record(book: PositionBook, partition: int, headers: OutHeaders) -> OutRecord:
+    """Return BOOK as a `positions` record, placed in its symbol's PARTITION explicitly.
+
+    The key may name an account too, so the partitioner could not be trusted with it.
+    """
+    key = position_key(book.account, book.symbol).encode()
+    return OutRecord(key, book.to_record(), headers, partition)
 
 
 class PositionProcessor:
@@ -73,7 +82,7 @@ class PositionProcessor:
                         marked[(account, symbol)] = (book, raw.partition)
                         out.changed.add(symbol)
         for book, partition in marked.values():
-            self._emit(out, book, partition, [])
+            out.records.append(("positions", position_record(book, partition, [])))
         return out
 
     def _fill(
@@ -103,14 +112,7 @@ class PositionProcessor:
             key=raw.key,
             attributes={"symbol": symbol, "fill.id": fill["id"], "order.id": fill["order_id"]},
         )
-        self._emit(out, book, raw.partition, headers)
-
-    def _emit(
-        self, out: StageOutput, book: PositionBook, partition: int, headers: list[tuple[str, bytes]]
-    ) -> None:
-        key = position_key(book.account, book.symbol).encode()
-        # Placed in the symbol's partition explicitly: the key may name an account too.
-        out.records.append(("positions", OutRecord(key, book.to_record(), headers, partition)))
+        out.records.append(("positions", position_record(book, raw.partition, headers)))
 
     def state(self, symbol: str) -> dict[str, Any]:
         """Return SYMBOL's books by account, the table value."""
