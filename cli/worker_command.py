@@ -22,6 +22,7 @@ def worker_command(
     from faust.worker import Worker
 
     from streams.app import build_app
+    from streams.diagnostics import install_task_dump
     from streams.local_state import mark_clean_exit, prepare_table_dir
 
     runtime = Runtime()
@@ -34,9 +35,11 @@ def worker_command(
     # faust's terminal spinner sets the root logger to DEBUG for itself: every debug record
     # in the hot path would then be built and thrown away (6-8% of a worker's CPU).
     worker.spinner = None
+    install_task_dump(worker.loop)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
-        if exc.code in (0, None):
+        # A tainted consumer left a half-processed batch in its local stores: not clean.
+        if exc.code in (0, None) and getattr(app.consumer, "tainted", None) is None:
             mark_clean_exit(tabledir)
         raise

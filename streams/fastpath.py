@@ -1,4 +1,4 @@
-"""fastagent -- a batch-level fast path for faust-streaming (0.15.x) agents.
+"""fastpath -- a batch-level fast path for faust-streaming (0.15.x) agents.
 
 Why: stock faust moves every Kafka record through ~10 asyncio hops
 (Consumer._drain_messages -> Service.wait_first (4 tasks + asyncio.wait) ->
@@ -22,13 +22,13 @@ What this module does (processing model stays "faust agent + stream"):
   partition.  Commit still happens through faust (``Consumer.commit`` /
   ``TransactionManager.commit``), so exactly_once commits offsets inside the
   partition's transaction.
-* :func:`iter_records` is what the agent iterates: it yields records one by
-  one, acks a batch only after its last record has been processed (i.e. when
-  the agent asks for the next record -- the same rule stock faust uses), and
-  if the agent dies mid-batch it acks through the in-flight record (stock
-  faust semantics) and hands the unprocessed remainder to the restarted agent
-  *before* any later batch, so per-partition order and exactly-one processing
-  are kept.
+* :func:`iter_batches` is what the agent iterates: one batch at a time, acked
+  when the body that got it finishes. Under exactly_once the body holds the
+  processing lock, so commits and rebalances see whole batches only (see
+  ``force_commit`` and ``_revoke_barrier``); a body that fails half-way taints
+  the consumer (no more commits, the worker crashes and rebuilds its stores).
+* Gaps (transaction markers, aborted records) are committed as processed, also
+  right after a seek, where faust's read offset means "next", not "last".
 * ``FastTransactionManager`` fixes an exactly_once pitfall of faust 0.15.3:
   ``TransactionManager.send`` picks the transactional producer from the
   *destination* partition via the consumer's metadata, which only knows
@@ -47,17 +47,16 @@ Usage::
 
     @app.agent(quotes)
     async def ema(stream):
-        async for rec in iter_records(stream):      # rec: aiokafka ConsumerRecord
-            q = decode(rec.value)
-            ...
-            await out.send(key=..., value=...)
+        async for batch in iter_batches(stream):     # batch.records: ConsumerRecords
+            for rec in batch.records:
+                await out.send(key=rec.key, value=transform(rec.value))
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from typing import Any
 
 import faust
@@ -65,6 +64,7 @@ from faust.streams import current_event
 from faust.topics import Topic
 from faust.transport.consumer import CONSUMER_FETCHING, TransactionManager
 from faust.transport.drivers import aiokafka as _aiokafka_driver
+from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage, ack_lock
 from mode.utils.futures import notify
@@ -77,12 +77,52 @@ __all__ = [
     "BatchTopic",
     "FastApp",
     "FastConsumer",
+    "FastProducer",
     "FastTransactionManager",
     "FastTransport",
     "RecordBatch",
+    "TrackedBuffer",
+    "fold_spans",
     "iter_batches",
-    "iter_records",
+    "next_expected",
 ]
+
+
+def fold_spans(spans: list[tuple[int, int]], start: int | None) -> int | None:
+    """Consume the processed spans contiguous from START; return the offset to commit.
+
+    SPANS holds inclusive (first, last) offset ranges, processed or known empty, in
+    any order; it is sorted and the consumed prefix removed in place. START is the
+    committed offset (None before any commit: the first span starts the prefix).
+    None when nothing contiguous follows START (a record before the spans is still
+    in flight): committing past it would lose it.
+    """
+    if not spans:
+        return None
+    spans.sort()
+    expected = spans[0][0] if start is None else start
+    consumed = 0
+    for first, last in spans:
+        if first > expected:
+            break
+        expected = max(expected, last + 1)
+        consumed += 1
+    if not consumed:
+        return None
+    del spans[:consumed]
+    return expected
+
+
+def next_expected(resume_at: int | None, last_read: int | None) -> int | None:
+    """The offset the next delivered record of a partition should have, if known.
+
+    RESUME_AT is where a seek put the partition (the next offset to read); otherwise
+    LAST_READ (the last offset delivered) + 1. A record beyond it means the offsets
+    between hold no records for us (markers, aborted transactions).
+    """
+    if resume_at is not None:
+        return resume_at
+    return None if last_read is None else last_read + 1
 
 
 class RecordBatch:
@@ -177,6 +217,14 @@ class FastConsumer(_aiokafka_driver.Consumer):
         # (perform_seek() moves every partition, seek(tp) only that one)
         self._seek_all = 0
         self._seek_tp: dict[TP, int] = defaultdict(int)
+        # tp -> offset the next delivery starts from after a seek. faust's read offset
+        # means "last delivered" except right after a seek, where it holds the NEXT
+        # offset; a committed offset that lands on a transaction marker (any topic
+        # written under exactly-once) would then never be acked and commits would stop.
+        self._resume_at: dict[TP, int] = {}
+        #: why this worker may not commit any more (see taint), None while healthy
+        self.tainted: str | None = None
+        self._crashing: asyncio.Future[None] | None = None
 
     def seek_epoch(self, tp: TP) -> tuple[int, int]:
         return (self._seek_all, self._seek_tp[tp])
@@ -188,6 +236,20 @@ class FastConsumer(_aiokafka_driver.Consumer):
     async def seek(self, partition: TP, offset: int) -> None:
         self._seek_tp[partition] += 1
         await super().seek(partition, offset)
+        self._remember_resume({partition: offset})
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        self._remember_resume(committed)
+        return committed
+
+    def _remember_resume(self, offsets: Mapping[Any, int | None]) -> None:
+        for tp, offset in offsets.items():
+            key = TP(tp.topic, tp.partition)
+            if offset is not None and offset > 0:
+                self._resume_at[key] = offset
+            else:
+                self._resume_at.pop(key, None)
 
     def drop_stale(self, message: BatchMessage) -> bool:
         """True (and the batch released without acking) if fetched before the last seek."""
@@ -201,6 +263,19 @@ class FastConsumer(_aiokafka_driver.Consumer):
         notify(self._waiting_for_ack)
         return True
 
+    def taint(self, reason: str) -> None:
+        """Stop committing for good: the open transactions hold a half-processed batch.
+
+        Kafka aborts them (the next owner of the partition fences this producer); the
+        worker exits uncleanly, so its restart rebuilds the local stores from the
+        changelogs. Called from a failing agent; crashes the app unless it is stopping.
+        """
+        if self.tainted is None:
+            self.tainted = reason
+            self.log.error("no more commits from this worker: %s", reason)
+            if not self.app.should_stop:
+                self._crashing = asyncio.ensure_future(self.app.crash(RuntimeError(reason)))
+
     @property
     def processing_lock(self) -> asyncio.Lock:
         if self._proc_lock is None:
@@ -208,6 +283,8 @@ class FastConsumer(_aiokafka_driver.Consumer):
         return self._proc_lock
 
     async def force_commit(self, topics=None, start_new_transaction: bool = True) -> bool:
+        if self.tainted is not None:
+            return False
         if not self.in_transaction:
             return await super().force_commit(topics, start_new_transaction=start_new_transaction)
         lock = self.processing_lock
@@ -246,10 +323,37 @@ class FastConsumer(_aiokafka_driver.Consumer):
         """
         buf = self.app.producer.buffer
         pending = buf.pending
-        while not pending.empty():
-            fut = pending.get_nowait()
-            await buf._send_pending(fut)
-            buf.message_sent.set()
+        while True:
+            while not pending.empty():
+                fut = pending.get_nowait()
+                await buf._send_pending(fut)
+                buf.message_sent.set()
+            if not isinstance(buf, TrackedBuffer) or not buf.sending:
+                return
+            await buf.idle.wait()  # the buffer's own task is publishing one: let it land
+
+    async def _revoke_barrier(self) -> None:
+        """Let the batch in flight finish, then make every batch fetched so far stale.
+
+        faust commits and ends the partitions' transactions while it handles the
+        revocation; a batch processed after that commit would write to the local table
+        stores and send into a transaction that is abandoned (aborted when the partition's
+        next owner starts), so the store would keep changes Kafka never committed. With
+        the barrier, every batch is either in that last commit or never processed here.
+        """
+        lock = self.processing_lock
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout=COMMIT_TIMEOUT_SECS)
+        except TimeoutError:
+            reason = f"a batch was still in flight {COMMIT_TIMEOUT_SECS:.0f} s into a rebalance"
+            self.log.error(reason)
+            await self.app.crash(RuntimeError(reason))
+            return
+        try:
+            self._seek_all += 1
+            self.stop_flow()
+        finally:
+            lock.release()
 
     # ---------------------------------------------------------------- acking
     def ack_batch(self, message: BatchMessage, upto: int | None = None) -> bool:
@@ -286,27 +390,31 @@ class FastConsumer(_aiokafka_driver.Consumer):
         if gaps:
             spans.extend((iv.begin, iv.end - 1) for iv in gaps)
             gaps.clear()
-        spans.sort()
         committed = self._committed_offset[tp]
-        expected = committed if committed is not None else self._span_base.get(tp, spans[0][0])
-        i = 0
-        for first, last in spans:
-            if first > expected:
-                break
-            if last >= expected:
-                expected = last + 1
-            i += 1
-        if not i:
-            return None
-        del spans[:i]
-        return expected
+        start = committed if committed is not None else self._span_base.get(tp)
+        return fold_spans(spans, start)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        if self.in_transaction and revoked and not self.app.should_stop:
+            await self._revoke_barrier()
         for tp in revoked:
             self._spans.pop(tp, None)
             self._span_base.pop(tp, None)
+            self._resume_at.pop(tp, None)
         self.fast_remainders[:] = [r for r in self.fast_remainders if r[0].tp not in revoked]
         await super().on_partitions_revoked(revoked)
+
+    async def _give_back(self, records: Mapping[TP, list[Any]]) -> None:
+        """Drop records a seek raced with, making sure they are read again if needed.
+
+        If the seek came after the fetch, it already moved the position back: nothing
+        to do. If it came before, the fetch read from the seek position and moved past
+        these records: seek back to the first of them. (Delivering them instead could
+        deliver records from before the seek, and mark the span between as processed.)
+        """
+        for tp, recs in records.items():
+            if recs and await self.position(tp) == recs[-1].offset + 1:
+                await self.seek(tp, recs[0].offset)
 
     # ------------------------------------------------------------- hot path
     async def _drain_messages(self, fetcher) -> None:
@@ -324,6 +432,11 @@ class FastConsumer(_aiokafka_driver.Consumer):
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(CONSUMER_FETCHING)
+                # A seek or rebalance while the fetch is out makes its records ambiguous
+                # (fetched before or after the seek?): see _give_back.
+                generation_id = self.app.consumer_generation_id
+                seek_all = self._seek_all
+                seek_tp = dict(self._seek_tp)
                 records, active = await self._wait_next_records(1.0)
                 await asyncio.sleep(0)
                 if not records or self.should_stop:
@@ -335,15 +448,19 @@ class FastConsumer(_aiokafka_driver.Consumer):
                     except Exception as exc:  # as stock getmany
                         self.log.warning(f"exception performing seek when flow not active {exc}")
                     continue
-                generation_id = self.app.consumer_generation_id
-                seek_all = self._seek_all
+                if self._seek_all != seek_all or self.app.consumer_generation_id != generation_id:
+                    await self._give_back(records)
+                    continue
                 for tp, recs in records.items():
                     if (
                         not self.flow_active
                         or self.app.consumer_generation_id != generation_id
                         or self._seek_all != seek_all
                     ):
-                        break
+                        break  # the seek came after this fetch: it re-reads these records
+                    if self._seek_tp[tp] != seek_tp.get(tp, 0):
+                        await self._give_back({tp: recs})
+                        continue
                     epoch = self.seek_epoch(tp)
                     if not (active is None or tp in active or tp in self._buffered_partitions):
                         continue
@@ -357,14 +474,12 @@ class FastConsumer(_aiokafka_driver.Consumer):
                             continue
                     if tp.topic in batch_topics:
                         first = recs[0].offset
-                        if (
-                            r_offset is not None
-                            and first - r_offset > 1
-                            and acks_enabled_for(tp.topic)
-                        ):
-                            # offsets without records (txn markers, compaction): nothing to process
-                            self._spans[tp].append((r_offset + 1, first - 1))
-                        elif r_offset is None and self._committed_offset[tp] is None:
+                        expected = next_expected(self._resume_at.pop(tp, None), r_offset)
+                        if expected is not None and first > expected and acks_enabled_for(tp.topic):
+                            # offsets without records (txn markers, aborted records,
+                            # compaction): nothing to process, but they must commit
+                            self._spans[tp].append((expected, first - 1))
+                        elif expected is None and self._committed_offset[tp] is None:
                             self._span_base.setdefault(tp, first)
                         message = _make_batch_message(tp, recs, generation_id, epoch)
                         await self.wait_first(callback(message), self.suspend_flow.wait())
@@ -442,8 +557,42 @@ class FastTransactionManager(TransactionManager):
         )
 
 
+class TrackedBuffer(ProducerBuffer):
+    """faust's buffer of table-changelog writes, telling when its own sender is mid-send.
+
+    Its background task takes writes off the queue and publishes them; one taken just
+    before a batch is acked could be published after the commit that covers the batch,
+    into the next transaction. `FastConsumer.drain_producer_buffer` waits for it.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.sending = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def _send_pending(self, fut: Any) -> None:
+        self.sending += 1
+        self.idle.clear()
+        try:
+            await super()._send_pending(fut)
+        finally:
+            self.sending -= 1
+            if not self.sending:
+                self.idle.set()
+
+
+class FastProducer(_aiokafka_driver.Producer):
+    """The aiokafka driver's producer with a `TrackedBuffer`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffer = TrackedBuffer(loop=self.loop, beacon=self.beacon)
+
+
 class FastTransport(_aiokafka_driver.Transport):
     Consumer = FastConsumer
+    Producer = FastProducer
     TransactionManager = FastTransactionManager
 
 
@@ -476,54 +625,26 @@ async def _work_items(stream, consumer: FastConsumer):
             yield msg, batch.records
 
 
-async def iter_records(stream) -> AsyncIterator[Any]:
-    """Yield aiokafka ConsumerRecords of a batch topic one by one, acking per record span."""
-    stream.enable_acks = False  # we ack explicitly (per record span)
-    consumer: FastConsumer = stream.app.consumer
-    ack_batch = consumer.ack_batch
-    lock = consumer.processing_lock if consumer.in_transaction else None
-    buffer_pending = stream.app.producer.buffer.pending
-    async for msg, recs in _work_items(stream, consumer):
-        n = len(recs)
-        i = 0
-        if lock is not None:
-            await lock.acquire()  # uncontended: no loop round-trip
-        try:
-            while i < n:
-                yield recs[i]
-                i += 1
-            if lock is not None and not buffer_pending.empty():
-                await consumer.drain_producer_buffer()
-        finally:
-            if i >= n:
-                ack_batch(msg)
-            else:
-                # agent raised / was cancelled while processing recs[i]: like stock
-                # faust, ack through the in-flight record; keep the tail for the
-                # restarted agent so it is processed before any later batch.
-                ack_batch(msg, upto=recs[i].offset)
-                if i + 1 < n:
-                    tail = recs[i + 1 :]
-                    rest = _make_batch_message(msg.tp, tail, msg.generation_id, msg.seek_epoch)
-                    consumer._unacked_messages.add(rest)
-                    consumer.fast_remainders.append((rest, tail))
-            if lock is not None:
-                lock.release()  # after the ack: a waiting commit sees it
-
-
 async def iter_batches(stream) -> AsyncIterator[RecordBatch]:
     """Yield whole RecordBatches; a batch is acked after the body that got it finishes.
 
-    If the body raises, the whole batch is handed to the restarted agent again
-    (at-least-once for that batch).
+    exactly_once: the body runs under the processing lock, so a commit (or a rebalance)
+    never sees half a batch. A body that fails half-way has already sent into the open
+    transaction and written the local stores: the batch cannot be replayed here without
+    applying it twice, so the consumer is tainted (no further commit; the transaction
+    aborts) and the worker crashes; its restart rebuilds the stores from the changelogs.
+    at_least_once: the batch is handed to the restarted agent again.
     """
     stream.enable_acks = False
     consumer: FastConsumer = stream.app.consumer
     lock = consumer.processing_lock if consumer.in_transaction else None
     async for msg, recs in _work_items(stream, consumer):
-        ok = False
         if lock is not None:
             await lock.acquire()
+            if consumer.drop_stale(msg):  # a rebalance began while this batch waited
+                lock.release()
+                continue
+        ok = False
         try:
             yield RecordBatch(msg.tp, recs)
             if lock is not None:
@@ -532,6 +653,11 @@ async def iter_batches(stream) -> AsyncIterator[RecordBatch]:
         finally:
             if ok:
                 consumer.ack_batch(msg)
+            elif lock is not None:
+                consumer.ack_batch(msg, upto=msg.first_offset - 1)  # release, ack nothing
+                consumer.taint(
+                    f"batch {msg.tp.topic}[{msg.tp.partition}]@{msg.first_offset} failed half-way"
+                )
             else:
                 rest = _make_batch_message(msg.tp, recs, msg.generation_id, msg.seek_epoch)
                 consumer._unacked_messages.add(rest)

@@ -1,0 +1,118 @@
+"""The fast path's offset bookkeeping: what may be committed, and which batches are stale."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from faust.types import TP
+
+from streams.fastpath import FastApp, _make_batch_message, fold_spans, next_expected
+
+_TP = TP("quotes", 0)
+
+
+def test_contiguous_spans_commit_past_their_end() -> None:
+    spans = [(10, 14), (15, 15), (16, 30)]
+    assert fold_spans(spans, 10) == 31
+    assert spans == []
+
+
+def test_a_hole_stops_the_commit_and_keeps_what_follows() -> None:
+    spans = [(16, 30), (10, 12)]  # 13..15 still in flight
+    assert fold_spans(spans, 10) == 13
+    assert spans == [(16, 30)]
+    assert fold_spans(spans, 13) is None
+    assert spans == [(16, 30)], "nothing consumed while the hole is open"
+
+
+def test_spans_before_the_committed_offset_are_absorbed() -> None:
+    spans = [(5, 12), (13, 20)]
+    assert fold_spans(spans, 10) == 21
+
+
+def test_without_a_committed_offset_the_first_span_starts_the_prefix() -> None:
+    spans = [(7, 9), (3, 6)]
+    assert fold_spans(spans, None) == 10
+
+
+def test_no_spans_means_nothing_to_commit() -> None:
+    assert fold_spans([], 4) is None
+
+
+def test_after_a_seek_the_next_record_is_expected_at_the_seek_offset() -> None:
+    # faust's read offset holds the NEXT offset right after a seek: a committed offset on
+    # a transaction marker (10) followed by a record at 11 must leave 10 as a gap.
+    assert next_expected(10, 10) == 10
+    assert next_expected(None, 10) == 11
+    assert next_expected(None, None) is None
+
+
+def _consumer() -> object:
+    app = FastApp("t-fastpath", broker="kafka://127.0.0.1:1", store="memory://")
+    return app.consumer
+
+
+def _records(first: int, last: int) -> list[SimpleNamespace]:
+    return [
+        SimpleNamespace(offset=o, timestamp=1_000, timestamp_type=0, value=b"")
+        for o in range(first, last + 1)
+    ]
+
+
+def test_an_acked_batch_after_a_seek_gap_commits_through_the_marker() -> None:
+    consumer = _consumer()
+    consumer._committed_offset[_TP] = 10
+    consumer._spans[_TP].append((10, 10))  # the gap _drain_messages records for the marker
+    message = _make_batch_message(_TP, _records(11, 20), consumer.app.consumer_generation_id)
+    assert consumer.ack_batch(message)
+    assert consumer._new_offset(_TP) == 21
+
+
+def test_a_rebalance_makes_every_batch_fetched_before_it_stale() -> None:
+    consumer = _consumer()
+    before = _make_batch_message(
+        _TP, _records(0, 4), consumer.app.consumer_generation_id, consumer.seek_epoch(_TP)
+    )
+    consumer.in_transaction = True
+    asyncio.run(consumer._revoke_barrier())
+    after = _make_batch_message(
+        _TP, _records(5, 9), consumer.app.consumer_generation_id, consumer.seek_epoch(_TP)
+    )
+    assert consumer.drop_stale(before), "fetched before the revocation: never processed"
+    assert before.acked and not consumer._spans[_TP], "dropped without marking it processed"
+    assert not consumer.drop_stale(after)
+    assert not consumer.flow_active
+
+
+def test_a_tainted_consumer_commits_nothing() -> None:
+    consumer = _consumer()
+    consumer.tainted = "half a batch in the transaction"
+    consumer._spans[_TP].append((0, 9))
+    assert asyncio.run(consumer.force_commit()) is False
+    assert consumer._spans[_TP] == [(0, 9)]
+
+
+def test_draining_waits_for_a_write_the_buffers_own_task_is_publishing() -> None:
+    async def scenario() -> None:
+        consumer = _consumer()
+        buffer = consumer.app.producer.buffer
+        gate, published = asyncio.Event(), []
+
+        class Channel:
+            async def publish_message(self, fut: object, wait: bool = False) -> None:
+                await gate.wait()
+                published.append(fut)
+
+        write = SimpleNamespace(message=SimpleNamespace(channel=Channel()))
+        in_flight = asyncio.ensure_future(buffer._send_pending(write))  # as its own task does
+        await asyncio.sleep(0)
+        drain = asyncio.ensure_future(consumer.drain_producer_buffer())
+        await asyncio.sleep(0.05)
+        assert not drain.done(), "a batch may not be acked while its table write is in flight"
+        gate.set()
+        await asyncio.wait_for(drain, 1.0)
+        await in_flight
+        assert published == [write]
+
+    asyncio.run(scenario())
