@@ -587,7 +587,11 @@ class FastProducer(_aiokafka_driver.Producer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        stock = self.buffer
         self.buffer = TrackedBuffer(loop=self.loop, beacon=self.beacon)
+        self.buffer.app = stock.app
+        if hasattr(stock, "threaded_producer"):
+            self.buffer.threaded_producer = stock.threaded_producer
 
 
 class FastTransport(_aiokafka_driver.Transport):

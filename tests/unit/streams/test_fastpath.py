@@ -80,7 +80,8 @@ def test_a_rebalance_makes_every_batch_fetched_before_it_stale() -> None:
         _TP, _records(5, 9), consumer.app.consumer_generation_id, consumer.seek_epoch(_TP)
     )
     assert consumer.drop_stale(before), "fetched before the revocation: never processed"
-    assert before.acked and not consumer._spans[_TP], "dropped without marking it processed"
+    assert before.acked
+    assert not consumer._spans[_TP], "dropped without marking it processed"
     assert not consumer.drop_stale(after)
     assert not consumer.flow_active
 
@@ -116,3 +117,10 @@ def test_draining_waits_for_a_write_the_buffers_own_task_is_publishing() -> None
         assert published == [write]
 
     asyncio.run(scenario())
+
+
+def test_the_tracked_buffer_is_wired_like_fausts_own() -> None:
+    app = FastApp("t-buffer", broker="kafka://127.0.0.1:1", store="memory://")
+    buffer = app.producer.buffer
+    assert buffer.app is app
+    assert buffer.size == 0
