@@ -77,10 +77,12 @@ __all__ = [
     "BatchTopic",
     "FastApp",
     "FastConsumer",
+    "FastConsumerThread",
     "FastProducer",
     "FastTransactionManager",
     "FastTransport",
     "RecordBatch",
+    "SeekCounts",
     "TrackedBuffer",
     "fold_spans",
     "iter_batches",
@@ -199,6 +201,9 @@ class FastConsumer(_aiokafka_driver.Consumer):
     #: Service.wait_first (4 tasks + asyncio.wait per record).  Only used for the
     #: "hot-path fix" measurement; rebalance suspension is then checked per batch.
     direct_callback: bool = False
+
+    def _new_consumer_thread(self) -> FastConsumerThread:
+        return FastConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -404,18 +409,6 @@ class FastConsumer(_aiokafka_driver.Consumer):
         self.fast_remainders[:] = [r for r in self.fast_remainders if r[0].tp not in revoked]
         await super().on_partitions_revoked(revoked)
 
-    async def _give_back(self, records: Mapping[TP, list[Any]]) -> None:
-        """Drop records a seek raced with, making sure they are read again if needed.
-
-        If the seek came after the fetch, it already moved the position back: nothing
-        to do. If it came before, the fetch read from the seek position and moved past
-        these records: seek back to the first of them. (Delivering them instead could
-        deliver records from before the seek, and mark the span between as processed.)
-        """
-        for tp, recs in records.items():
-            if recs and await self.position(tp) == recs[-1].offset + 1:
-                await self.seek(tp, recs[0].offset)
-
     # ------------------------------------------------------------- hot path
     async def _drain_messages(self, fetcher) -> None:
         callback = self.callback
@@ -432,11 +425,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(CONSUMER_FETCHING)
-                # A seek or rebalance while the fetch is out makes its records ambiguous
-                # (fetched before or after the seek?): see _give_back.
                 generation_id = self.app.consumer_generation_id
-                seek_all = self._seek_all
-                seek_tp = dict(self._seek_tp)
                 records, active = await self._wait_next_records(1.0)
                 await asyncio.sleep(0)
                 if not records or self.should_stop:
@@ -448,18 +437,15 @@ class FastConsumer(_aiokafka_driver.Consumer):
                     except Exception as exc:  # as stock getmany
                         self.log.warning(f"exception performing seek when flow not active {exc}")
                     continue
-                if self._seek_all != seek_all or self.app.consumer_generation_id != generation_id:
-                    await self._give_back(records)
-                    continue
+                fetched_at = getattr(records, "seeks", None)
+                seeks = self._thread.seeks
                 for tp, recs in records.items():
-                    if (
-                        not self.flow_active
-                        or self.app.consumer_generation_id != generation_id
-                        or self._seek_all != seek_all
-                    ):
-                        break  # the seek came after this fetch: it re-reads these records
-                    if self._seek_tp[tp] != seek_tp.get(tp, 0):
-                        await self._give_back({tp: recs})
+                    if not self.flow_active or self.app.consumer_generation_id != generation_id:
+                        break  # a rebalance: positions restart from the committed offsets
+                    if fetched_at is not None and seeks.get(tp, 0) != fetched_at.get(tp, 0):
+                        # tp was repositioned after this fetch: the new position re-reads
+                        # what is wanted. (Delivering these would put records from before
+                        # the seek first and mark the span up to them as processed.)
                         continue
                     epoch = self.seek_epoch(tp)
                     if not (active is None or tp in active or tp in self._buffered_partitions):
@@ -532,6 +518,60 @@ class FastConsumer(_aiokafka_driver.Consumer):
             raise
         finally:
             unset_flag(CONSUMER_FETCHING)
+
+
+class SeekCounts(dict):  # type: ignore[type-arg]
+    """A fetch's records (tp -> records) and each tp's seek count when the fetch returned."""
+
+    seeks: dict[TP, int]
+
+
+class FastConsumerThread(_aiokafka_driver.AIOKafkaConsumerThread):
+    """The aiokafka consumer thread, counting every reposition of each partition.
+
+    Records come back from the thread some time after the fetch: a seek may have moved
+    the partition in between. Counting seeks where they happen (the fetcher's seek_to
+    and offset resets, whoever calls them) and stamping each fetch with the counts tells
+    the fast path exactly which records predate a reposition of their partition.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seeks: dict[TP, int] = {}
+        self._counted: Any = None
+
+    def _count_seeks(self, fetcher: Any) -> None:
+        seeks = self.seeks
+        seek_to, reset = fetcher.seek_to, fetcher.request_offset_reset
+
+        def counted_seek_to(tp: Any, offset: int) -> Any:
+            seeks[tp] = seeks.get(tp, 0) + 1
+            return seek_to(tp, offset)
+
+        def counted_reset(tps: Any, strategy: Any) -> Any:
+            for tp in tps:
+                seeks[tp] = seeks.get(tp, 0) + 1
+            return reset(tps, strategy)
+
+        fetcher.seek_to, fetcher.request_offset_reset = counted_seek_to, counted_reset
+        self._counted = fetcher
+
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: Any,
+        timeout: float | None = None,  # noqa: ASYNC109 - faust's signature
+        max_records: int | None = None,
+    ) -> Any:
+        if self._counted is not consumer._fetcher:
+            self._count_seeks(consumer._fetcher)
+        records = SeekCounts(
+            await super()._fetch_records(
+                consumer, active_partitions, timeout=timeout, max_records=max_records
+            )
+        )
+        records.seeks = {tp: self.seeks.get(tp, 0) for tp in records}
+        return records
 
 
 class FastTransactionManager(TransactionManager):

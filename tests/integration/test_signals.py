@@ -97,7 +97,12 @@ def test_quotes_become_the_expected_signals_and_garbage_is_dead_lettered(
     expected = _expected_signal_ids(scope, strategies)
     produced = [r.value["id"] for r in _signals(scope) if r.value]
     assert len(expected) > 10
-    assert sorted(produced) == sorted(expected)
+    missing, extra = set(expected) - set(produced), set(produced) - set(expected)
+    assert (len(missing), len(extra)) == (0, 0), (
+        f"{len(missing)} of {len(expected)} expected signals missing, {len(extra)} unexpected "
+        f"(e.g. missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]})"
+    )
+    assert len(produced) == len(expected)
     dead = read_topic(scope.runtime, scope.topic("deadletter"), idle_secs=2.0)
     assert len(dead) == 1
     assert dead[0].headers["deadletter.error.type"] == "DecodeError"
@@ -164,7 +169,12 @@ def test_kill_9_and_restart_gives_the_signals_of_an_uninterrupted_run(
     produced = [r.value["id"] for r in _signals(scope) if r.value]
     duplicates = {i: n for i, n in _counts(produced).items() if n > 1}
     assert duplicates == {}, "read_committed readers see each signal once"
-    assert sorted(produced) == sorted(expected)
+    missing, extra = set(expected) - set(produced), set(produced) - set(expected)
+    assert (len(missing), len(extra)) == (0, 0), (
+        f"{len(missing)} of {len(expected)} expected signals missing, {len(extra)} unexpected "
+        f"(e.g. missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]})"
+    )
+    assert len(produced) == len(expected)
 
 
 def _counts(ids: list[str]) -> dict[str, int]:

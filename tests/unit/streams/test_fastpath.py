@@ -124,3 +124,18 @@ def test_the_tracked_buffer_is_wired_like_fausts_own() -> None:
     buffer = app.producer.buffer
     assert buffer.app is app
     assert buffer.size == 0
+
+
+def test_every_reposition_of_a_partition_is_counted_where_it_happens() -> None:
+    thread = _consumer()._thread
+    moved: list[object] = []
+    fetcher = SimpleNamespace(
+        seek_to=lambda tp, offset: moved.append((tp, offset)),
+        request_offset_reset=lambda tps, strategy: moved.append((tuple(tps), strategy)),
+    )
+    thread._count_seeks(fetcher)
+    other = TP("quotes", 1)
+    fetcher.seek_to(_TP, 5)
+    fetcher.request_offset_reset([_TP, other], "earliest")
+    assert thread.seeks == {_TP: 2, other: 1}
+    assert moved == [(_TP, 5), ((_TP, other), "earliest")], "the seeks themselves still happen"
