@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from typing import Any
-
 import typer
-from confluent_kafka import Consumer
 
 from cli.context import Runtime, console, err_console, fail
+from cli.topic_reading import read_whole_topic
 from consumers.pnl import InvalidFillError, pnl_report
 from consumers.pnl_render import empty_line, report_json, report_view
-from consumers.tail import TailRequest, tail
-from infra.clients import consumer_config
 
 __all__ = ["pnl_command"]
-
-# A topic is read to its end; this is only how long to wait for a partition that says
-# nothing (no end-of-partition event either) before giving up on it.
-_IDLE_SECS = 5.0
-
-
-def _read_topic(runtime: Runtime, topic: str) -> tuple[list[Mapping[str, Any]], int]:
-    """Return every decodable record of TOPIC in partition order, and how many were not."""
-    record = runtime.record_of(topic)
-    if record is None:
-        raise LookupError(f"topic {topic!r} carries no Avro records")
-    decode = runtime.deserializer(record)
-    group = f"primestream-pnl-{uuid.uuid4().hex[:8]}"
-    consumer = Consumer(
-        consumer_config(runtime.settings, runtime.endpoints.bootstrap_servers, group)
-    )
-    values: list[Mapping[str, Any]] = []
-    undecodable = 0
-    try:
-        request = TailRequest(topic, from_beginning=True, max_records=None, idle_secs=_IDLE_SECS)
-        for received in tail(consumer, request, decode):
-            if received.value is None:
-                undecodable += 1
-            else:
-                values.append(received.value)
-    finally:
-        consumer.close()
-    return values, undecodable
 
 
 def pnl_command(
@@ -55,8 +21,8 @@ def pnl_command(
     fills_topic = runtime.settings.topic("fills")
     positions_topic = runtime.settings.topic("positions")
     try:
-        fills, bad_fills = _read_topic(runtime, fills_topic)
-        positions, bad_positions = _read_topic(runtime, positions_topic)
+        fills, bad_fills = read_whole_topic(runtime, fills_topic)
+        positions, bad_positions = read_whole_topic(runtime, positions_topic)
         report = pnl_report(fills, positions, account=account)
     except (LookupError, InvalidFillError) as exc:
         fail(str(exc))

@@ -21,11 +21,16 @@ def worker_command(
     """Start a worker; several workers share the consumer group and split the partitions."""
     from faust.worker import Worker
 
-    from streams.app import build_app
+    from streams.app import build_app, load_trading_config, strategy_config_path
     from streams.diagnostics import install_task_dump
     from streams.local_state import mark_clean_exit, prepare_table_dir
 
     runtime = Runtime()
+    settings = runtime.settings
+    if load_trading_config(strategy_config_path(settings, strategies), settings).mode == "live":
+        from cli.live_start import require_live_start
+
+        require_live_start(runtime)
     app = build_app(
         runtime.settings, runtime.endpoints, strategy_config=strategies, web_port=web_port
     )

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="How long a silent worker (killed, hung) keeps its partitions before the "
         "group gives them to the others.",
     )
+    venue_poll_secs: float = Field(
+        default=2.0,
+        gt=0.0,
+        description="Live mode: how often each worker asks the venue about the orders of "
+        "its partitions (one venue.poll record per partition).",
+    )
     recovery_stall_secs: float = Field(
         default=120.0,
         gt=0.0,

@@ -24,7 +24,8 @@ __all__ = [
 
 CleanupPolicy = Literal["delete", "compact", "compact,delete"]
 
-_WEEK_MS = 7 * 24 * 3600 * 1000
+_DAY_MS = 24 * 3600 * 1000
+_WEEK_MS = 7 * _DAY_MS
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class TopicSpec:
         }
 
 
+_UNKEYED = frozenset({"risk.control", "venue.poll"})
+
 # name, record, cleanup, retention, doc
 _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
     ("market.quotes", "Quote", "delete", _WEEK_MS, "top of book per symbol"),
@@ -63,6 +66,7 @@ _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
     ("fills", "Fill", "delete", -1, "executions (kept forever: positions derive from them)"),
     ("positions", "Position", "compact", -1, "latest position per symbol (compacted)"),
     ("risk.control", "RiskControl", "delete", 52 * _WEEK_MS, "kill switch trip/reset"),
+    ("venue.poll", "VenuePoll", "delete", _DAY_MS, "live mode: ask the venue for news of orders"),
     ("deadletter", None, "delete", 4 * _WEEK_MS, "rejected raw records, reason in headers"),
 )
 
@@ -79,8 +83,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             cleanup_policy=cleanup,
             retention_ms=retention,
             min_insync_replicas=min_isr,
-            # risk.control is co-partitioned too, but written to every partition explicitly
-            keyed_by_symbol=name != "risk.control",
+            # co-partitioned too, but written to every partition explicitly
+            keyed_by_symbol=name not in _UNKEYED,
             doc=doc,
         )
         for name, record, cleanup, retention, doc in _TABLE

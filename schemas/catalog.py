@@ -34,6 +34,7 @@ RECORD_NAMES: tuple[str, ...] = (
     "Fill",
     "Position",
     "RiskControl",
+    "VenuePoll",
 )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "Signal",
     "SignalSide",
     "TimeInForce",
+    "VenuePoll",
 ]
 
 Side = Literal["BUY", "SELL"]
@@ -198,3 +199,10 @@ class RiskControl(TypedDict):
     reason: str
     source: str
     ts_event_us: int
+
+
+class VenuePoll(TypedDict):
+    """Ask the live execution agent of a partition to poll the venue."""
+
+    ts_event_us: int
+    source: str

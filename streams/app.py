@@ -87,6 +87,11 @@ def default_strategy_config() -> Path:
     return EXAMPLES_DIR / "default.toml"
 
 
+def strategy_config_path(settings: Settings, strategy_config: Path | None = None) -> Path:
+    """Return the strategy TOML a worker uses: the argument, the settings, or the example."""
+    return Path(strategy_config or settings.strategy_config or default_strategy_config())
+
+
 def build_app(
     settings: Settings,
     endpoints: Endpoints,
@@ -106,7 +111,7 @@ def build_app(
         if endpoints.schema_registry_url
         else None
     )
-    config_path = strategy_config or settings.strategy_config or default_strategy_config()
+    config_path = strategy_config_path(settings, strategy_config)
     config = load_config(config_path, settings.strategy_overrides)
     ctx = ProcessingContext(
         settings,
@@ -149,10 +154,12 @@ def register_agents(app: FastApp, ctx: ProcessingContext) -> None:
     """Register the agents of the trading mode.
 
     alert-only: the signal agent and the risk gate (alerts, no orders). paper: the paper
-    desk, the whole loop in one agent (see `streams.desk` for why). live: signals, risk and
-    the position table as separate agents; orders go to the broker adapter.
+    desk, the whole loop in one agent (see `streams.desk` for why). live: signals, risk, the
+    venue agent (orders to the live adapter, its answers to events and fills) and the
+    position table as separate agents.
     """
     from streams import desk_agent
+    from streams.execution import venue_agent
     from streams.positions import agents as positions
     from streams.risk import agents as risk
     from streams.signals import agents as signals
@@ -164,3 +171,4 @@ def register_agents(app: FastApp, ctx: ProcessingContext) -> None:
     risk.register(app, ctx)
     if ctx.trading.mode == "live":
         positions.register(app, ctx)
+        venue_agent.register(app, ctx)

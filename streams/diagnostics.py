@@ -1,7 +1,8 @@
-"""`kill -USR1 <worker pid>` writes every asyncio task's stack to the worker's log.
+"""`kill -USR2 <worker pid>` writes every asyncio task's stack to the worker's log.
 
 A stalled asyncio worker looks idle to thread-level profilers (the loop sits in
 select()); what matters is which coroutine awaits what. This is the worker's jstack.
+(SIGUSR1 is mode's: it dumps the threads.)
 """
 
 from __future__ import annotations
@@ -27,5 +28,5 @@ def _dump(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def install_task_dump(loop: asyncio.AbstractEventLoop) -> None:
-    """Dump all tasks of LOOP on SIGUSR1."""
-    loop.add_signal_handler(signal.SIGUSR1, _dump, loop)
+    """Dump all tasks of LOOP on SIGUSR2."""
+    loop.add_signal_handler(signal.SIGUSR2, _dump, loop)

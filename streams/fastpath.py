@@ -217,11 +217,12 @@ class FastConsumer(_aiokafka_driver.Consumer):
         # committer for the whole commit, so a transaction never contains output of
         # a record whose offset it does not also commit (see force_commit).
         self._proc_lock: asyncio.Lock | None = None
-        # bumped on every seek: batches fetched before a seek are stale (the
-        # records will be fetched again from the seek position) and are dropped
-        # (perform_seek() moves every partition, seek(tp) only that one)
-        self._seek_all = 0
-        self._seek_tp: dict[TP, int] = defaultdict(int)
+        # A batch is stale, and dropped unprocessed, when its partition was repositioned
+        # after the fetch (the consumer thread counts repositions: the new position
+        # re-reads what is wanted) or a revocation began after it (see _revoke_barrier;
+        # the partition's next owner restarts from the committed offset). Nothing else
+        # drops a batch: its records would never come back.
+        self._revokes = 0
         # tp -> offset the next delivery starts from after a seek. faust's read offset
         # means "last delivered" except right after a seek, where it holds the NEXT
         # offset; a committed offset that lands on a transaction marker (any topic
@@ -232,14 +233,10 @@ class FastConsumer(_aiokafka_driver.Consumer):
         self._crashing: asyncio.Future[None] | None = None
 
     def seek_epoch(self, tp: TP) -> tuple[int, int]:
-        return (self._seek_all, self._seek_tp[tp])
-
-    async def perform_seek(self) -> None:
-        self._seek_all += 1
-        await super().perform_seek()
+        """(revocations begun, repositions of TP) now; a batch records them at fetch time."""
+        return (self._revokes, self._thread.seeks.get(tp, 0))
 
     async def seek(self, partition: TP, offset: int) -> None:
-        self._seek_tp[partition] += 1
         await super().seek(partition, offset)
         self._remember_resume({partition: offset})
 
@@ -257,7 +254,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
                 self._resume_at.pop(key, None)
 
     def drop_stale(self, message: BatchMessage) -> bool:
-        """True (and the batch released without acking) if fetched before the last seek."""
+        """True (and the batch released without acking) if it went stale since its fetch."""
         if (
             message.seek_epoch == self.seek_epoch(message.tp)
             and message.generation_id == self.app.consumer_generation_id
@@ -355,7 +352,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
             await self.app.crash(RuntimeError(reason))
             return
         try:
-            self._seek_all += 1
+            self._revokes += 1
             self.stop_flow()
         finally:
             lock.release()
@@ -426,6 +423,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(CONSUMER_FETCHING)
                 generation_id = self.app.consumer_generation_id
+                revokes = self._revokes
                 records, active = await self._wait_next_records(1.0)
                 await asyncio.sleep(0)
                 if not records or self.should_stop:
@@ -440,18 +438,24 @@ class FastConsumer(_aiokafka_driver.Consumer):
                 fetched_at = getattr(records, "seeks", None)
                 seeks = self._thread.seeks
                 for tp, recs in records.items():
-                    if not self.flow_active or self.app.consumer_generation_id != generation_id:
+                    if (
+                        not self.flow_active
+                        or self.app.consumer_generation_id != generation_id
+                        or self._revokes != revokes
+                    ):
                         break  # a rebalance: positions restart from the committed offsets
-                    if fetched_at is not None and seeks.get(tp, 0) != fetched_at.get(tp, 0):
+                    fetched = fetched_at.get(tp, 0) if fetched_at is not None else 0
+                    if fetched_at is not None and seeks.get(tp, 0) != fetched:
                         # tp was repositioned after this fetch: the new position re-reads
                         # what is wanted. (Delivering these would put records from before
                         # the seek first and mark the span up to them as processed.)
                         continue
-                    epoch = self.seek_epoch(tp)
-                    if not (active is None or tp in active or tp in self._buffered_partitions):
-                        continue
                     if not recs:
                         continue
+                    if not (active is None or tp in active or tp in self._buffered_partitions):
+                        await self.seek(tp, recs[0].offset)  # paused: read them again later
+                        continue
+                    epoch = (revokes, fetched)
                     monitor.track_tp_end_offset(tp, self.highwater(tp))
                     r_offset = read_offset[tp]
                     if r_offset is not None and recs[0].offset < r_offset:
@@ -469,7 +473,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
                             self._span_base.setdefault(tp, first)
                         message = _make_batch_message(tp, recs, generation_id, epoch)
                         await self.wait_first(callback(message), self.suspend_flow.wait())
-                        if self.seek_epoch(tp) == epoch:  # a seek meanwhile reset read_offset
+                        if seeks.get(tp, 0) == fetched:  # no seek meanwhile reset read_offset
                             read_offset[tp] = recs[-1].offset
                         since_commit += len(recs)
                     elif self.direct_callback:

@@ -10,7 +10,8 @@ input partition, so a crash anywhere replays the batch as if it never happened.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,8 +31,13 @@ TableLoaders = Mapping[str, StateLoader]
 class Processor(Protocol):
     """What a stage's pure processor offers the agent (several tables)."""
 
-    def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:
-        """Turn one partition's batch into outputs; `changed` holds (table, key) pairs."""
+    def process(
+        self, records: Iterable[RawRecord], load: TableLoaders
+    ) -> StageOutput | Awaitable[StageOutput]:
+        """Turn one partition's batch into outputs; `changed` holds (table, key) pairs.
+
+        A processor that waits on the outside world (a live venue) may be async.
+        """
         ...
 
     def state(self, table: str, key: str) -> Any:
@@ -125,6 +131,8 @@ def register_stage(
     async def run(stream: Any) -> None:
         async for batch in iter_batches(stream):
             result = processor.process(batch.records, loaders)
+            if inspect.isawaitable(result):
+                result = await result
             for dead in result.deadletters:
                 # Several stages may read one topic: the header says which one refused it.
                 headers = [*dead.headers, (STAGE_HEADER, stage)]

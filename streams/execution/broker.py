@@ -9,7 +9,7 @@ quantities: a silent difference would make every later risk decision wrong.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,6 +24,7 @@ __all__ = [
     "PositionDifference",
     "ReconciliationError",
     "TokenExpiredError",
+    "positions_by_symbol",
     "reconcile",
     "require_reconciled",
 ]
@@ -137,3 +138,18 @@ def require_reconciled(
     differences = reconcile(ours, theirs, tolerance=tolerance)
     if differences:
         raise ReconciliationError(differences, venue=venue)
+
+
+def positions_by_symbol(records: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """Return symbol -> quantity from `positions` records read in order (latest wins).
+
+    The topic holds one record per account and symbol after compaction, older ones before
+    it; the venue account is one account, so quantities of every account are summed.
+    """
+    latest: dict[tuple[str, str], float] = {}
+    for record in records:
+        latest[(record.get("account", "default"), record["symbol"])] = float(record["qty"])
+    totals: dict[str, float] = {}
+    for (_account, symbol), qty in latest.items():
+        totals[symbol] = totals.get(symbol, 0.0) + qty
+    return totals

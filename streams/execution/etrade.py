@@ -139,6 +139,13 @@ class ETradeBroker:
         """Return the tracked orders as a JSON-able dict (for a changelogged table)."""
         return self._tracker.state()
 
+    def restore(self, state: Mapping[str, Any] | None) -> None:
+        """Track the orders STATE (a `state()` result) holds instead; None tracks none.
+
+        One session serves several partitions: each batch restores its partition's orders.
+        """
+        self._tracker = OrderTracker.from_state(state) if state else OrderTracker()
+
     @classmethod
     def from_state(
         cls, state: Mapping[str, Any], config: ETradeConfig, *, clock: Clock, **kwargs: Any

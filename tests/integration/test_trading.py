@@ -31,6 +31,7 @@ from schemas.codec import serializer_for
 from streams.app import app_id
 from tests.integration.conftest import Scope
 from tests.kit import stubs
+from tests.kit.etrade_server import FakeETrade
 from tests.kit.topics import read_topic
 from tests.kit.waiting import eventually
 from tests.kit.worker import WorkerProcess
@@ -188,10 +189,13 @@ def test_the_position_agent_applies_each_fill_once_and_dead_letters_the_rest(
     producer.produce(topic, b"\x00not avro", b"ACME")
     producer.flush(10)
     port = _free_port()
-    worker = _worker(scope, config, tmp_path / "worker.log", "live", "--web-port", str(port))
-    logs.append(worker)
-    worker.start()
-    eventually(lambda: _caught_up(scope, "fills"), timeout=120, message="fills applied")
+    with FakeETrade() as fake:  # the venue the live worker reconciles with (flat, as we are)
+        env = {**scope.env, "PRIMESTREAM_TRADING_MODE": "live", **_live_env(fake)}
+        args = ["--strategies", str(config), "--web-port", str(port)]
+        worker = WorkerProcess(env, args, tmp_path / "worker.log")
+        logs.append(worker)
+        worker.start()
+        eventually(lambda: _caught_up(scope, "fills"), timeout=120, message="fills applied")
 
     positions = _read(scope, "positions")
     dead = [
@@ -223,3 +227,91 @@ def _free_port() -> int:
 def _get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
+
+
+def _live_env(fake: FakeETrade) -> dict[str, str]:
+    """Settings that point the E*TRADE adapter at the local fake (secrets are test values)."""
+    return {
+        "PRIMESTREAM_ETRADE_CONSUMER_KEY": "ck-test",
+        "PRIMESTREAM_ETRADE_CONSUMER_SECRET": "cs-test",
+        "PRIMESTREAM_ETRADE_ACCESS_TOKEN": "at-test",
+        "PRIMESTREAM_ETRADE_ACCESS_TOKEN_SECRET": "ats-test",
+        "PRIMESTREAM_ETRADE_ACCOUNT_ID_KEY": fake.account_id_key,
+        "PRIMESTREAM_ETRADE_BASE_URL": fake.url,
+        "PRIMESTREAM_VENUE_POLL_SECS": "0.5",
+    }
+
+
+def _live_worker(scope: Scope, config: Path, log: Path, fake: FakeETrade) -> WorkerProcess:
+    env = {**scope.env, "PRIMESTREAM_TRADING_MODE": "live", **_live_env(fake)}
+    return WorkerProcess(env, ["--strategies", str(config)], log)
+
+
+def _quotes(path: Path, indices: range) -> Path:
+    rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
+    for i in indices:
+        mid = _MIDS[i]
+        rows.append(f"ACME,2024-01-02T14:30:{i:02d}Z,{mid - 0.01:.2f},{mid + 0.01:.2f},1000,1000")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_live_mode_places_orders_at_the_venue_and_its_executions_become_fills_and_positions(
+    scope: Scope, config: Path, tmp_path: Path, logs: list[WorkerProcess]
+) -> None:
+    # The venue fills what we tell it to, at the prices the paper test expects, between the
+    # two halves of the path (a live fill arrives while the market moves on).
+    with FakeETrade() as fake:
+        worker = _live_worker(scope, config, tmp_path / "worker.log", fake)
+        logs.append(worker)
+        worker.start()
+        first = _quotes(tmp_path / "a.csv", range(5))
+        rest = _quotes(tmp_path / "b.csv", range(5, 8))
+        scope.cli("produce", "market", "--source", f"csv:{first}")
+        eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
+        (buy,) = fake.orders
+        fake.fill(buy, 100, 12.01, executed_ms=stubs.T0_US // 1000 + 4_000)
+        eventually(lambda: len(_read(scope, "positions")) == 1, timeout=60, message="BUY filled")
+        scope.cli("produce", "market", "--source", f"csv:{rest}")
+        eventually(lambda: len(fake.orders) == 2, timeout=60, message="SELL placed")
+        sell = max(fake.orders)
+        fake.fill(sell, 200, 7.99, executed_ms=stubs.T0_US // 1000 + 6_000)
+        eventually(lambda: len(_read(scope, "positions")) == 2, timeout=60, message="SELL filled")
+        places = fake.endpoints().count("place")
+
+    orders = _read(scope, "orders")
+    fills = _read(scope, "fills")
+    events = _read(scope, "orders.events")
+    final = _read(scope, "positions")[-1]
+
+    assert [(o["side"], o["qty"], o["order_type"]) for o in orders] == [
+        ("BUY", 100.0, "MARKET"),
+        ("SELL", 200.0, "MARKET"),
+    ]
+    assert places == 2, "one place request per order"
+    assert [(f["id"], f["side"], f["qty"], f["price"]) for f in fills] == [
+        (f"etrade-{buy}-1", "BUY", 100.0, Decimal("12.01")),
+        (f"etrade-{sell}-1", "SELL", 200.0, Decimal("7.99")),
+    ]
+    by_order = {o["id"]: [e["status"] for e in events if e["order_id"] == o["id"]] for o in orders}
+    assert list(by_order.values()) == [["NEW", "FILLED"], ["NEW", "FILLED"]]
+    assert final["qty"] == -100.0
+    assert final["realized_pnl"] == Decimal("-402")
+    assert _read(scope, "alerts") == []
+
+
+def test_live_mode_does_not_start_when_the_venue_holds_other_positions(
+    scope: Scope, config: Path, tmp_path: Path
+) -> None:
+    with FakeETrade() as fake:
+        fake.positions["ACME"] = 50.0  # a position our books never saw
+        worker = _live_worker(scope, config, tmp_path / "worker.log", fake)
+        worker.start()
+        assert worker.process is not None
+        code = worker.process.wait(120)
+
+    assert code != 0
+    log = worker.tail()
+    assert "trading does not start" in log
+    assert "ACME: ours 0, venue 50" in log
+    assert _read(scope, "orders") == []

@@ -1,0 +1,40 @@
+"""Live mode starts only when our positions and the venue's agree.
+
+A difference means a fill we never saw (or one the venue never made): every later risk
+decision would rest on a wrong position. So the worker reads the `positions` topic (the
+position table's changelog of record), asks the venue for its positions, and refuses to
+start with the differences listed. Nothing here trades.
+"""
+
+from __future__ import annotations
+
+from cli.context import Runtime, fail
+from cli.topic_reading import read_whole_topic
+from infra.clock import wall_clock_us
+from streams.execution.broker import (
+    BrokerError,
+    ReconciliationError,
+    positions_by_symbol,
+    require_reconciled,
+)
+from streams.execution.etrade import ETradeBroker
+
+__all__ = ["require_live_start"]
+
+
+def require_live_start(runtime: Runtime) -> None:
+    """Exit with the differences unless the positions topic and the venue agree."""
+    topic = runtime.settings.topic("positions")
+    records, undecodable = read_whole_topic(runtime, topic)
+    if undecodable:
+        fail(
+            f"{undecodable} undecodable record(s) in {topic}: positions cannot be reconciled, "
+            "live trading does not start"
+        )
+    try:
+        venue = ETradeBroker.from_settings(runtime.settings, clock=wall_clock_us)
+        require_reconciled(positions_by_symbol(records), venue.positions(), venue=venue.venue)
+    except ReconciliationError as err:
+        fail(str(err))
+    except BrokerError as err:
+        fail(f"cannot reconcile positions with the venue, live trading does not start: {err}")
