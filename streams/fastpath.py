@@ -57,6 +57,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import faust
@@ -560,6 +561,16 @@ class FastConsumerThread(_aiokafka_driver.AIOKafkaConsumerThread):
         fetcher.seek_to, fetcher.request_offset_reset = counted_seek_to, counted_reset
         self._counted = fetcher
 
+    async def _highwaters(self, partitions: Any) -> Any:
+        """Ask the broker for the partitions' ends (read_committed: last stable offsets).
+
+        faust reads `last_stable_offset()` here under exactly_once, which aiokafka only
+        knows from a fetch response: before the first fetch of a changelog partition it is
+        unknown (-1), so a restarted worker "recovered" its tables from nothing, or up to a
+        stale offset, and computed on from there.
+        """
+        return await self._ensure_consumer().end_offsets(list(partitions))
+
     async def _fetch_records(
         self,
         consumer: Any,
@@ -585,8 +596,8 @@ class FastTransactionManager(TransactionManager):
         self, topic, key, value, partition, timestamp, headers, *, transactional_id=None
     ):
         event = current_event()
-        if event is not None and event.message is not None:
-            tp = event.message.tp
+        tp = event.message.tp if event is not None and event.message is not None else _ORIGIN.get()
+        if tp is not None:
             try:
                 group = self.app.assignor.group_for_topic(tp.topic)
             except KeyError:
@@ -599,6 +610,10 @@ class FastTransactionManager(TransactionManager):
         return await super().send(
             topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
         )
+
+
+#: the input partition a buffered table write came from, while the buffer publishes it
+_ORIGIN: ContextVar[TP | None] = ContextVar("primestream_origin", default=None)
 
 
 class TrackedBuffer(ProducerBuffer):
@@ -614,13 +629,24 @@ class TrackedBuffer(ProducerBuffer):
         self.sending = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        # id(write) -> the input partition whose processing queued it: the write belongs
+        # to that partition's transaction, whichever task ends up publishing it
+        self._origins: dict[int, TP] = {}
+
+    def put(self, fut: Any) -> None:
+        event = current_event()
+        if event is not None and event.message is not None:
+            self._origins[id(fut)] = event.message.tp
+        super().put(fut)
 
     async def _send_pending(self, fut: Any) -> None:
         self.sending += 1
         self.idle.clear()
+        token = _ORIGIN.set(self._origins.pop(id(fut), None))
         try:
             await super()._send_pending(fut)
         finally:
+            _ORIGIN.reset(token)
             self.sending -= 1
             if not self.sending:
                 self.idle.set()

@@ -256,6 +256,11 @@ def _quotes(path: Path, indices: range) -> Path:
     return path
 
 
+def _applied(scope: Scope, fill_id: str) -> bool:
+    """True once the position table has applied FILL_ID (marks to market come between)."""
+    return any(p["last_fill_id"] == fill_id for p in _read(scope, "positions"))
+
+
 def test_live_mode_places_orders_at_the_venue_and_its_executions_become_fills_and_positions(
     scope: Scope, config: Path, tmp_path: Path, logs: list[WorkerProcess]
 ) -> None:
@@ -271,12 +276,12 @@ def test_live_mode_places_orders_at_the_venue_and_its_executions_become_fills_an
         eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
         (buy,) = fake.orders
         fake.fill(buy, 100, 12.01, executed_ms=stubs.T0_US // 1000 + 4_000)
-        eventually(lambda: len(_read(scope, "positions")) == 1, timeout=60, message="BUY filled")
+        eventually(lambda: _applied(scope, f"etrade-{buy}-1"), timeout=60, message="BUY filled")
         scope.cli("produce", "market", "--source", f"csv:{rest}")
         eventually(lambda: len(fake.orders) == 2, timeout=60, message="SELL placed")
         sell = max(fake.orders)
         fake.fill(sell, 200, 7.99, executed_ms=stubs.T0_US // 1000 + 6_000)
-        eventually(lambda: len(_read(scope, "positions")) == 2, timeout=60, message="SELL filled")
+        eventually(lambda: _applied(scope, f"etrade-{sell}-1"), timeout=60, message="SELL filled")
         places = fake.endpoints().count("place")
 
     orders = _read(scope, "orders")
