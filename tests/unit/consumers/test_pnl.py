@@ -417,7 +417,7 @@ def run_command(
         return topics.get(topic, []), 0
 
     console = Console(record=True, width=200)
-    monkeypatch.setattr(command_module, "_read_topic", read)
+    monkeypatch.setattr(command_module, "read_whole_topic", read)
     monkeypatch.setattr(command_module, "console", console)
     app = typer.Typer()
     app.command()(command_module.pnl_command)
@@ -454,7 +454,7 @@ def test_command_filters_by_account_and_exits_1_when_records_were_undecodable(
     def read(runtime: Any, topic: str) -> tuple[list[dict[str, Any]], int]:
         return (fills, 2) if topic == "fills" else ([], 0)
 
-    monkeypatch.setattr(command_module, "_read_topic", read)
+    monkeypatch.setattr(command_module, "read_whole_topic", read)
     monkeypatch.setattr(command_module, "console", console)
     app = typer.Typer()
     app.command()(command_module.pnl_command)
