@@ -450,11 +450,19 @@ class FastConsumer(_aiokafka_driver.Consumer):
                         # tp was repositioned after this fetch: the new position re-reads
                         # what is wanted. (Delivering these would put records from before
                         # the seek first and mark the span up to them as processed.)
+                        if recs and tp.topic in batch_topics:
+                            self.log.info(
+                                "dropped %s[%d] %d..%d: repositioned after the fetch",
+                                tp.topic, tp.partition, recs[0].offset, recs[-1].offset,
+                            )  # fmt: skip
                         continue
                     if not recs:
                         continue
                     if not (active is None or tp in active or tp in self._buffered_partitions):
                         await self.seek(tp, recs[0].offset)  # paused: read them again later
+                        self.log.info(
+                            "%s[%d] paused: back to %d", tp.topic, tp.partition, recs[0].offset
+                        )
                         continue
                     epoch = (revokes, fetched)
                     monitor.track_tp_end_offset(tp, self.highwater(tp))
@@ -465,7 +473,14 @@ class FastConsumer(_aiokafka_driver.Consumer):
                             continue
                     if tp.topic in batch_topics:
                         first = recs[0].offset
-                        expected = next_expected(self._resume_at.pop(tp, None), r_offset)
+                        resume = self._resume_at.pop(tp, None)
+                        expected = next_expected(resume, r_offset)
+                        if resume is not None or (expected is not None and first != expected):
+                            self.log.info(
+                                "%s[%d]: delivering %d..%d (expected %s, after a seek: %s)",
+                                tp.topic, tp.partition, first, recs[-1].offset, expected,
+                                resume is not None,
+                            )  # fmt: skip
                         if expected is not None and first > expected and acks_enabled_for(tp.topic):
                             # offsets without records (txn markers, aborted records,
                             # compaction): nothing to process, but they must commit
@@ -551,6 +566,8 @@ class FastConsumerThread(_aiokafka_driver.AIOKafkaConsumerThread):
 
         def counted_seek_to(tp: Any, offset: int) -> Any:
             seeks[tp] = seeks.get(tp, 0) + 1
+            if not tp.topic.endswith("-changelog"):
+                self.log.info("seek %s[%d] -> %d", tp.topic, tp.partition, offset)
             return seek_to(tp, offset)
 
         def counted_reset(tps: Any, strategy: Any) -> Any:
