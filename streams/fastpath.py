@@ -224,6 +224,14 @@ class FastConsumer(_aiokafka_driver.Consumer):
         # the partition's next owner restarts from the committed offset). Nothing else
         # drops a batch: its records would never come back.
         self._revokes = 0
+        # Partitions whose position was set by a seek since they were assigned, and the
+        # seeks to committed offsets in progress. faust resumes stream partitions at the
+        # end of table recovery *before* it seeks them to the committed offsets: records
+        # fetched meanwhile were processed, then the same records again after the seek
+        # (input applied twice, or dead-lettered as late). Until the seek is done, fetched
+        # records of batch topics go back.
+        self._positioned: set[TP] = set()
+        self._seeking = 0
         # tp -> offset the next delivery starts from after a seek. faust's read offset
         # means "last delivered" except right after a seek, where it holds the NEXT
         # offset; a committed offset that lands on a transaction marker (any topic
@@ -237,13 +245,22 @@ class FastConsumer(_aiokafka_driver.Consumer):
         """(revocations begun, repositions of TP) now; a batch records them at fetch time."""
         return (self._revokes, self._thread.seeks.get(tp, 0))
 
+    async def perform_seek(self) -> None:
+        self._seeking += 1
+        try:
+            await super().perform_seek()
+        finally:
+            self._seeking -= 1
+
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
         self._remember_resume({partition: offset})
+        self._positioned.add(TP(partition.topic, partition.partition))
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
         self._remember_resume(committed)
+        self._positioned.update(TP(tp.topic, tp.partition) for tp in committed)
         return committed
 
     def _remember_resume(self, offsets: Mapping[Any, int | None]) -> None:
@@ -404,6 +421,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
             self._spans.pop(tp, None)
             self._span_base.pop(tp, None)
             self._resume_at.pop(tp, None)
+            self._positioned.discard(tp)
         self.fast_remainders[:] = [r for r in self.fast_remainders if r[0].tp not in revoked]
         await super().on_partitions_revoked(revoked)
 
@@ -463,6 +481,9 @@ class FastConsumer(_aiokafka_driver.Consumer):
                         self.log.info(
                             "%s[%d] paused: back to %d", tp.topic, tp.partition, recs[0].offset
                         )
+                        continue
+                    if tp.topic in batch_topics and (self._seeking or tp not in self._positioned):
+                        self._thread.seek(tp, recs[0].offset)  # not yet: read them again
                         continue
                     epoch = (revokes, fetched)
                     monitor.track_tp_end_offset(tp, self.highwater(tp))
