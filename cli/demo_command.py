@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -159,6 +160,10 @@ def demo_command(
 ) -> None:
     """Start the local infra and a worker, produce the samples, show records and signals, stop."""
     settings = get_settings()
+    if not settings.namespace:
+        # A fresh namespace per run: a second demo on the same broker would otherwise feed
+        # the worker the same event times again (all dead-lettered as late).
+        settings = settings.model_copy(update={"namespace": time.strftime("demo%Y%m%d%H%M%S")})
     started_here = settings.uses_local_broker and not any(s.running for s in local.status(settings))
     console.print(Rule("primestream demo"))
     try:
@@ -168,6 +173,7 @@ def demo_command(
                 product = _PRODUCTS.get(service.name, service.name)
                 _say(f"[bold]{product} {service.version or ''}[/bold] at {service.address}")
         runtime = Runtime(settings)
+        _say(f"namespace [bold]{settings.namespace}[/bold] (set PRIMESTREAM_NAMESPACE to choose)")
         created = [row for row in apply_all(runtime) if row[1] in ("create", "schema")]
         _say(f"topics applied ({len(created)} topics created or schemas registered)")
         with DemoWorker(runtime) as worker:

@@ -127,7 +127,11 @@ class DemoWorker:
         _say("starting a streams worker in paper mode ([bold]primestream worker[/bold])…")
         self._process = subprocess.Popen(  # noqa: S603 - our own console script
             [_CLI, "worker"],
-            env={**os.environ, "PRIMESTREAM_TRADING_MODE": "paper"},
+            env={
+                **os.environ,
+                "PRIMESTREAM_TRADING_MODE": "paper",
+                "PRIMESTREAM_NAMESPACE": self._runtime.settings.namespace,
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
