@@ -10,6 +10,7 @@ import typer
 
 from cli import (
     demo_command,
+    export_command,
     infra_commands,
     pnl_command,
     produce_commands,
@@ -37,6 +38,7 @@ app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)
 app.command("pnl")(pnl_command.pnl_command)
+app.command("export")(export_command.export_command)
 
 
 def main() -> None:
