@@ -12,6 +12,7 @@ from cli import (
     demo_command,
     export_command,
     infra_commands,
+    namespace_commands,
     pnl_command,
     produce_commands,
     risk_commands,
@@ -34,6 +35,7 @@ app.add_typer(infra_commands.app, name="infra")
 app.add_typer(topic_commands.app, name="topics")
 app.add_typer(produce_commands.app, name="produce")
 app.add_typer(risk_commands.app, name="risk")
+app.add_typer(namespace_commands.app, name="namespaces")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)
