@@ -15,6 +15,7 @@ from cli import (
     namespace_commands,
     pnl_command,
     produce_commands,
+    replay_command,
     risk_commands,
     tail_command,
     topic_commands,
@@ -41,6 +42,7 @@ app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)
 app.command("pnl")(pnl_command.pnl_command)
 app.command("export")(export_command.export_command)
+app.command("replay")(replay_command.replay_command)
 
 
 def main() -> None:
