@@ -26,6 +26,7 @@ from infra.stage_tracing import OutHeaders, StageTracer
 from streams.edge import RawRecord, StageOutput, dead_letter, decoded
 from streams.engine import Event
 from streams.exceptions import InvalidInputError
+from streams.execution.bars import bar_close, bar_open
 from streams.execution.processing import ExecutionProcessor
 from streams.execution.reports import ExecutionReport
 from streams.positions.accounting import PositionBook
@@ -116,17 +117,36 @@ class DeskProcessor:
         for late in output.late:
             out.deadletters.append(dead_letter(raw, "LateRecord", late.reason))
         for event, signals in output.steps:
-            if event.kind == "quote":
-                book = self.execution.book(symbol, load[BOOKS])
-                out.changed.add((BOOKS, symbol))
-                report = book.on_quote(event.record)
-                self._executed(out, raw.partition, symbol, report, risk, load)
-                self._mark(out, symbol, event.record, load, marked)
+            if event.kind in ("quote", "bar"):
+                self._trade(out, raw, event.kind, event.record, risk, load, marked)
             if signals:
                 headers = self._continue("signals", raw, {"symbol": symbol})
                 for signal in signals:
                     out.emit("signals", symbol, signal, headers)
                     self._decide(out, raw, signal, headers, risk, load)
+
+    def _trade(
+        self,
+        out: StageOutput,
+        raw: RawRecord,
+        kind: str,
+        record: Mapping[str, Any],
+        risk: RiskBook,
+        load: TableLoaders,
+        marked: dict[tuple[str, str], PositionBook],
+    ) -> None:
+        """Match the symbol's open orders against a quote (or a bar's open), then mark."""
+        symbol = record["symbol"]
+        bar = kind == "bar"
+        book = self.execution.book(symbol, load[BOOKS])
+        out.changed.add((BOOKS, symbol))
+        try:
+            report = book.on_quote(bar_open(record) if bar else record)
+        except InvalidInputError as exc:
+            out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
+            return
+        self._executed(out, raw.partition, symbol, report, risk, load)
+        self._mark(out, symbol, bar_close(record) if bar else record, load, marked)
 
     def _decide(
         self,
