@@ -57,6 +57,8 @@ class FastConsumer(_aiokafka_driver.Consumer):
         # (input applied twice, or dead-lettered as late). Until the seek is done, fetched
         # records of batch topics go back.
         self._positioned: set[TP] = set()
+        # partitions without a committed offset sent back to their earliest offset once
+        self._rewound: set[TP] = set()
         self._seeking = 0
         # tp -> offset the next delivery starts from after a seek. faust's read offset
         # means "last delivered" except right after a seek, where it holds the NEXT
@@ -248,8 +250,32 @@ class FastConsumer(_aiokafka_driver.Consumer):
             self._span_base.pop(tp, None)
             self._resume_at.pop(tp, None)
             self._positioned.discard(tp)
+            self._rewound.discard(tp)
         self.fast_remainders[:] = [r for r in self.fast_remainders if r[0].tp not in revoked]
         await super().on_partitions_revoked(revoked)
+
+    async def _start_of(self, tp: TP, first: int) -> int | None:
+        """The first offset to process of TP, which has no committed offset; None: rewound.
+
+        Trusting the first record delivered would commit past records the consumer had
+        fetched and dropped before (around a rebalance): they would never be processed.
+        So the first delivery of such a partition must start at its earliest offset; if
+        it does not, the position goes back there once. A second miss means the offsets
+        between hold no records for us (transaction markers, aborted records).
+        """
+        low = (await self.earliest_offsets(tp)).get(tp)
+        if low is None or first <= low or tp in self._rewound:
+            return low if low is not None else first
+        self._rewound.add(tp)
+        self.log.info(
+            "%s[%d]: first record %d, earliest %d: reading again from there",
+            tp.topic,
+            tp.partition,
+            first,
+            low,
+        )
+        self._thread.seek(tp, low)
+        return None
 
     # ------------------------------------------------------------- hot path
     async def _drain_messages(self, fetcher) -> None:
@@ -332,8 +358,17 @@ class FastConsumer(_aiokafka_driver.Consumer):
                             # offsets without records (txn markers, aborted records,
                             # compaction): nothing to process, but they must commit
                             self._spans[tp].append((expected, first - 1))
-                        elif expected is None and self._committed_offset[tp] is None:
-                            self._span_base.setdefault(tp, first)
+                        elif (
+                            expected is None
+                            and self._committed_offset[tp] is None
+                            and tp not in self._span_base
+                        ):
+                            low = await self._start_of(tp, first)
+                            if low is None:
+                                continue  # records before these were skipped: read again
+                            if first > low and acks_enabled_for(tp.topic):
+                                self._spans[tp].append((low, first - 1))  # markers, aborts
+                            self._span_base[tp] = low
                         message = _make_batch_message(tp, recs, generation_id, epoch)
                         await self.wait_first(callback(message), self.suspend_flow.wait())
                         if seeks.get(tp, 0) == fetched:  # no seek meanwhile reset read_offset
