@@ -139,3 +139,20 @@ def test_every_reposition_of_a_partition_is_counted_where_it_happens() -> None:
     fetcher.request_offset_reset([_TP, other], "earliest")
     assert thread.seeks == {_TP: 2, other: 1}
     assert moved == [(_TP, 5), ((_TP, other), "earliest")], "the seeks themselves still happen"
+
+
+def test_a_partition_without_commits_goes_back_to_its_earliest_offset_once() -> None:
+    consumer = _consumer()
+
+    async def earliest(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 0)
+
+    seeks: list[tuple[TP, int]] = []
+    consumer.earliest_offsets = earliest
+    consumer._thread.seek = lambda tp, offset: seeks.append((tp, offset))
+
+    assert asyncio.run(consumer._start_of(_TP, 1170)) is None, "1,170 records were skipped"
+    assert seeks == [(_TP, 0)]
+    assert asyncio.run(consumer._start_of(_TP, 2)) == 0, "a second miss: a gap, not a skip"
+    assert asyncio.run(consumer._start_of(TP("quotes", 1), 0)) == 0
+    assert seeks == [(_TP, 0)]
