@@ -19,6 +19,7 @@ from streams.engine import EngineSettings
 from streams.execution.config import load_fill_model
 from streams.execution.fill_model import FillModel
 from streams.fastpath import FastApp
+from streams.fastpath.stores import SCHEME
 from streams.recovery import install_recovery_watchdog
 from streams.risk.config import RiskConfig, load_risk_config
 from streams.strategies import StrategyConfig, load_config
@@ -129,7 +130,7 @@ def build_app(
     app = FastApp(
         ident,
         broker=brokers,
-        store="rocksdb://",
+        store=f"{SCHEME}://",  # RocksDB, forgetting revoked partitions (see the module)
         datadir=str(datadir),
         processing_guarantee="exactly_once",
         topic_partitions=settings.partitions,
