@@ -19,7 +19,6 @@ from streams.engine import EngineSettings
 from streams.execution.config import load_fill_model
 from streams.execution.fill_model import FillModel
 from streams.fastpath import FastApp
-from streams.fastpath.stores import SCHEME
 from streams.recovery import install_recovery_watchdog
 from streams.risk.config import RiskConfig, load_risk_config
 from streams.strategies import StrategyConfig, load_config
@@ -130,7 +129,7 @@ def build_app(
     app = FastApp(
         ident,
         broker=brokers,
-        store=f"{SCHEME}://",  # RocksDB, forgetting revoked partitions (see the module)
+        store="rocksdb://",
         datadir=str(datadir),
         processing_guarantee="exactly_once",
         topic_partitions=settings.partitions,
