@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections import defaultdict
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -59,6 +60,9 @@ class FastConsumer(_aiokafka_driver.Consumer):
         self._positioned: set[TP] = set()
         # partitions without a committed offset sent back to their earliest offset once
         self._rewound: set[TP] = set()
+        # partitions of batch topics held now, and ever, by this worker (see _forget_regained)
+        self._held: set[int] = set()
+        self._ever_held: set[int] = set()
         self._seeking = 0
         # tp -> offset the next delivery starts from after a seek. faust's read offset
         # means "last delivered" except right after a seek, where it holds the NEXT
@@ -241,6 +245,36 @@ class FastConsumer(_aiokafka_driver.Consumer):
         committed = self._committed_offset[tp]
         start = committed if committed is not None else self._span_base.get(tp)
         return fold_spans(spans, start)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        if self.in_transaction:
+            self._forget_regained(assigned)
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def _forget_regained(self, assigned: set[TP]) -> None:
+        """Delete the table stores of partitions this worker held before, lost, and got back.
+
+        Under exactly-once a store is written before its transaction commits; a partition
+        given up may leave writes Kafka aborted in it. Recovery replays the changelog only
+        after the store's own offset, so a partition that comes back would start from
+        state no committed record explains. Rebuilt from its changelog instead.
+        """
+        batch_topics = getattr(self.app, "batch_topic_names", set())
+        parts = {tp.partition for tp in assigned if tp.topic in batch_topics}
+        regained = (parts & self._ever_held) - self._held
+        for table in self.app.tables.values():
+            store = table.data
+            path_of = getattr(store, "partition_path", None)
+            if path_of is None:
+                continue
+            for partition in regained:
+                store._dbs.pop(partition, None)
+                shutil.rmtree(path_of(partition), ignore_errors=True)
+                self.log.info(
+                    "partition %d came back: %s rebuilt from its changelog", partition, table.name
+                )
+        self._held = parts
+        self._ever_held |= parts
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         if self.in_transaction and revoked and not self.app.should_stop:
