@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from types import SimpleNamespace
 
 from faust.types import TP
@@ -156,3 +157,27 @@ def test_a_partition_without_commits_goes_back_to_its_earliest_offset_once() -> 
     assert asyncio.run(consumer._start_of(_TP, 2)) == 0, "a second miss: a gap, not a skip"
     assert asyncio.run(consumer._start_of(TP("quotes", 1), 0)) == 0
     assert seeks == [(_TP, 0)]
+
+
+def test_a_partition_lost_and_regained_has_its_table_stores_rebuilt(tmp_path: Path) -> None:
+    consumer = _consumer()
+    dbs: dict[int, object] = {0: object(), 1: object()}
+
+    def partition_path(partition: int) -> Path:
+        return tmp_path / f"signal-state-{partition}.db"
+
+    for partition in (0, 1):
+        partition_path(partition).mkdir()
+    store = SimpleNamespace(_dbs=dbs, partition_path=partition_path)
+    tables = {"signal-state": SimpleNamespace(data=store, name="signal-state")}
+    consumer.app = SimpleNamespace(tables=tables, batch_topic_names={"quotes"})  # type: ignore[assignment]
+    both, one = {TP("quotes", 0), TP("quotes", 1)}, {TP("quotes", 0)}
+
+    consumer._forget_regained(both)  # first assignment: local stores are trusted
+    consumer._forget_regained(one)  # partition 1 moves to another worker
+    assert partition_path(1).exists(), "a store is only dropped when its partition comes back"
+    consumer._forget_regained(both)  # ...and comes back: its old store may hold aborted writes
+
+    assert not partition_path(1).exists()
+    assert partition_path(0).exists(), "a partition held all along keeps its store"
+    assert set(dbs) == {0}
