@@ -382,7 +382,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
                         first = recs[0].offset
                         resume = self._resume_at.pop(tp, None)
                         expected = next_expected(resume, r_offset)
-                        if resume is not None or (expected is not None and first != expected):
+                        if resume is not None:  # once per seek: gaps after markers are routine
                             self.log.info(
                                 "%s[%d]: delivering %d..%d (expected %s, after a seek: %s)",
                                 tp.topic, tp.partition, first, recs[-1].offset, expected,
