@@ -261,20 +261,26 @@ class FastConsumer(_aiokafka_driver.Consumer):
         """
         batch_topics = getattr(self.app, "batch_topic_names", set())
         parts = {tp.partition for tp in assigned if tp.topic in batch_topics}
-        regained = (parts & self._ever_held) - self._held
+        self.forget_stores((parts & self._ever_held) - self._held, "came back")
+        self._held = parts
+        self._ever_held |= parts
+
+    def forget_stores(self, partitions: set[int], why: str) -> None:
+        """Delete the local table stores of PARTITIONS, to be rebuilt from the changelogs.
+
+        Recovery reads committed changelog records only, so no aborted write survives.
+        """
         for table in self.app.tables.values():
             store = table.data
             path_of = getattr(store, "partition_path", None)
             if path_of is None:
                 continue
-            for partition in regained:
+            for partition in partitions:
                 store._dbs.pop(partition, None)
                 shutil.rmtree(path_of(partition), ignore_errors=True)
                 self.log.info(
-                    "partition %d came back: %s rebuilt from its changelog", partition, table.name
+                    "partition %d %s: %s rebuilt from its changelog", partition, why, table.name
                 )
-        self._held = parts
-        self._ever_held |= parts
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         if self.in_transaction and revoked and not self.app.should_stop:

@@ -112,6 +112,32 @@ class FastProducer(_aiokafka_driver.Producer):
             if start_new:
                 await producer.begin_transaction()
 
+    async def maybe_begin_transaction(self, transactional_id: str) -> None:
+        """Begin the partition's transaction; abort one left open with records in it.
+
+        faust begins a transaction for every partition assigned, kept ones included. If a
+        kept partition's transaction is still open with records sent (its commit at the
+        revocation was skipped or never covered them), beginning again fails with a
+        warning and the old transaction goes on: the partition is re-read from its
+        committed offset, and the records of the re-read are sent into it a second time
+        (a duplicate fill, seen in the rebalance test). Aborting it discards what was never
+        committed; the partition's stores, which may hold those writes, are rebuilt.
+        """
+        producer = self._transaction_producers.get(transactional_id)
+        txn = getattr(producer, "_txn_manager", None)
+        if producer is not None and txn is not None and txn.is_in_transaction():
+            if not (txn._txn_partitions or txn._pending_txn_partitions):
+                return  # begun, nothing sent yet: it simply carries on
+            self.log.warning(
+                "transaction %s was still open with records at assignment: aborted",
+                transactional_id,
+            )
+            async with self._trn_locks[transactional_id]:
+                await producer.abort_transaction()
+            partition = int(transactional_id.rsplit("-", 1)[1])
+            self.app.consumer.forget_stores({partition}, "had a transaction aborted")
+        await super().maybe_begin_transaction(transactional_id)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         stock = self.buffer

@@ -181,3 +181,56 @@ def test_a_partition_lost_and_regained_has_its_table_stores_rebuilt(tmp_path: Pa
     assert not partition_path(1).exists()
     assert partition_path(0).exists(), "a partition held all along keeps its store"
     assert set(dbs) == {0}
+
+
+class _Txn:
+    """aiokafka's transaction state, as far as the producer looks at it."""
+
+    def __init__(self, *, open_: bool, sent: bool) -> None:
+        self.open = open_
+        self._txn_partitions = {TP("fills", 0)} if sent else set()
+        self._pending_txn_partitions: set[TP] = set()
+
+    def is_in_transaction(self) -> bool:
+        return self.open
+
+
+class _TxnProducer:
+    def __init__(self, txn: _Txn) -> None:
+        self._txn_manager, self.calls = txn, []
+
+    async def abort_transaction(self) -> None:
+        self.calls.append("abort")
+        self._txn_manager.open = False
+
+    async def begin_transaction(self) -> None:
+        self.calls.append("begin")
+        self._txn_manager.open = True
+
+
+def _begin_again(txn: _Txn) -> tuple[list[str], list[tuple[set[int], str]]]:
+    app = FastApp("t-fastpath", broker="kafka://127.0.0.1:1", store="memory://")
+    producer, forgotten = app.producer, []
+    tid = "t-fastpath-1-3"
+    client = _TxnProducer(txn)
+    producer._transaction_producers[tid] = client
+    producer._trn_locks[tid] = asyncio.Lock()
+    producer._producer = object()  # started
+    app.consumer.forget_stores = lambda parts, why: forgotten.append((parts, why))
+    asyncio.run(producer.maybe_begin_transaction(tid))
+    return client.calls, forgotten
+
+
+def test_a_transaction_left_open_with_records_is_aborted_and_its_stores_rebuilt() -> None:
+    calls, forgotten = _begin_again(_Txn(open_=True, sent=True))
+
+    assert calls == ["abort", "begin"], "re-read records must not join the old transaction"
+    assert forgotten == [({3}, "had a transaction aborted")]
+
+
+def test_an_open_transaction_with_nothing_sent_just_carries_on() -> None:
+    assert _begin_again(_Txn(open_=True, sent=False)) == ([], [])
+
+
+def test_a_closed_transaction_is_begun_as_faust_does() -> None:
+    assert _begin_again(_Txn(open_=False, sent=False)) == (["begin"], [])
