@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test unit integration bench lint reliability clean
+.PHONY: setup browser demo test unit integration bench lint reliability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,16 +17,24 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	$(BIN)/primestream infra fetch
 
+# Debian's Chromium and its driver, for the test that renders a backtest report headless.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		$(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null || \
+		($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null) || \
+		echo "chromium could not be installed: the report rendering test will say so"
+
 demo: setup
 	$(BIN)/primestream demo
 
-test: setup
+test: setup browser
 	$(BIN)/pytest tests/unit tests/integration -m "not rebalance"
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-integration: setup
+integration: setup browser
 	$(BIN)/pytest tests/integration -m "not rebalance"
 
 # The crash tests of the paper desk at full size: 60,000 quotes (10,000+ orders), 5 kill -9s

@@ -23,7 +23,7 @@ from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
 from streams.app import app_id
 
-__all__ = ["DemoWorker", "show_signals", "show_trading"]
+__all__ = ["DemoWorker", "read_all", "show_signals", "show_trading"]
 
 _CLI = str(Path(sys.executable).with_name("primestream"))
 _INPUTS = ("market.quotes", "market.bars", "news.items")
@@ -59,7 +59,8 @@ def _wait_caught_up(runtime: Runtime, worker: subprocess.Popen[bytes], timeout: 
     raise RuntimeError(f"the worker did not catch up within {timeout:.0f} s")
 
 
-def _read_all(runtime: Runtime, name: str) -> list[Received]:
+def read_all(runtime: Runtime, name: str) -> list[Received]:
+    """Return every committed record of the namespace's NAME topic (raw sizes if not Avro)."""
     topic = runtime.settings.topic(name)
     record = runtime.record_of(topic)
     consumer = Consumer(
@@ -82,10 +83,10 @@ def show_trading(runtime: Runtime) -> None:
     from consumers.pnl import pnl_report
     from consumers.pnl_render import report_view
 
-    orders = _read_all(runtime, "orders")
-    rejected = _read_all(runtime, "orders.rejected")
-    fills = _read_all(runtime, "fills")
-    positions = _read_all(runtime, "positions")
+    orders = read_all(runtime, "orders")
+    rejected = read_all(runtime, "orders.rejected")
+    fills = read_all(runtime, "fills")
+    positions = read_all(runtime, "positions")
     console.print(records_table("latest orders (paper)", orders[-6:], columns=_ORDER_COLUMNS))
     console.print(records_table("latest fills", fills[-6:], columns=_FILL_COLUMNS))
     latest = list({p.key: p for p in positions}.values())
@@ -101,8 +102,8 @@ def show_trading(runtime: Runtime) -> None:
 
 def show_signals(runtime: Runtime) -> None:
     """Print the latest signals and the counts by strategy and dead-letter reason."""
-    signals = _read_all(runtime, "signals")
-    dead = _read_all(runtime, "deadletter")
+    signals = read_all(runtime, "signals")
+    dead = read_all(runtime, "deadletter")
     console.print(records_table("latest signals (decoded)", signals[-10:], columns=_SIGNAL_COLUMNS))
     by_strategy = Counter((s.value or {}).get("strategy") for s in signals)
     table = Table(title="signals by strategy, dead letters by reason", header_style="bold cyan")
@@ -117,25 +118,41 @@ def show_signals(runtime: Runtime) -> None:
 
 
 class DemoWorker:
-    """A `primestream worker` subprocess for the demo; stopped with SIGTERM on exit."""
+    """A paper-mode `primestream worker` subprocess (demo, backtest); SIGTERM on exit.
 
-    def __init__(self, runtime: Runtime) -> None:
+    Its output goes to LOG when given (a backtest keeps it beside its report), else nowhere.
+    """
+
+    def __init__(
+        self, runtime: Runtime, *, strategies: Path | None = None, log: Path | None = None
+    ) -> None:
         self._runtime = runtime
+        self._args = ["--strategies", str(strategies)] if strategies else []
+        self._log = log
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> DemoWorker:
         _say("starting a streams worker in paper mode ([bold]primestream worker[/bold])…")
-        self._process = subprocess.Popen(  # noqa: S603 - our own console script
-            [_CLI, "worker"],
-            env={
-                **os.environ,
-                "PRIMESTREAM_TRADING_MODE": "paper",
-                "PRIMESTREAM_NAMESPACE": self._runtime.settings.namespace,
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        out = self._log.open("ab") if self._log else None
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - our own console script
+                [_CLI, "worker", *self._args, *(["--loglevel", "info"] if out else [])],
+                env={
+                    **os.environ,
+                    "PRIMESTREAM_TRADING_MODE": "paper",
+                    "PRIMESTREAM_NAMESPACE": self._runtime.settings.namespace,
+                },
+                stdout=out or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT if out else subprocess.DEVNULL,
+            )
+        finally:
+            if out:
+                out.close()
         return self
+
+    def exit_code(self) -> int | None:
+        """Return the worker's exit code once it has exited, else None."""
+        return None if self._process is None else self._process.poll()
 
     def caught_up(self, timeout: float = 180.0) -> None:
         """Return once the worker has committed every input record; raise if it died."""

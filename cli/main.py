@@ -9,6 +9,7 @@ import sys
 import typer
 
 from cli import (
+    backtest_command,
     demo_command,
     export_command,
     infra_commands,
@@ -43,6 +44,7 @@ app.command("worker")(worker_command.worker_command)
 app.command("pnl")(pnl_command.pnl_command)
 app.command("export")(export_command.export_command)
 app.command("replay")(replay_command.replay_command)
+app.command("backtest")(backtest_command.backtest_command)
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ from typing import Any, Literal, NamedTuple
 from infra.exceptions import PrimestreamError
 
 __all__ = [
+    "CostBook",
     "Drawdown",
     "EquityPoint",
     "InvalidFillError",
@@ -59,6 +60,7 @@ __all__ = [
     "PnlReport",
     "TradeStats",
     "max_drawdown",
+    "parse_fill",
     "pnl_report",
 ]
 
@@ -148,7 +150,7 @@ class _Fill(NamedTuple):
     ts_event_us: int
 
 
-class _Book:
+class CostBook:
     """The average-cost position of one (account, symbol), its trades and its curve."""
 
     def __init__(self, account: str, symbol: str, ts_event_us: int) -> None:
@@ -159,6 +161,7 @@ class _Book:
         self.curve = [EquityPoint(ts_event_us, _ZERO)]
 
     def apply(self, fill: _Fill) -> None:
+        """Book FILL at average cost: realized P&L on the part that reduces the position."""
         self.fills += 1
         self.fees += fill.fee
         signed = fill.qty * fill.sign
@@ -180,6 +183,7 @@ class _Book:
 
     @property
     def net_realized(self) -> Decimal:
+        """Return realized P&L net of fees."""
         return self.realized - self.fees
 
     def mark(self, price: Decimal, ts_event_us: int) -> Decimal:
@@ -202,7 +206,7 @@ def _decimal(value: Any) -> Decimal:
     return number
 
 
-def _parse(fill: Mapping[str, Any]) -> _Fill:
+def parse_fill(fill: Mapping[str, Any]) -> _Fill:
     """Check FILL and return it with Decimal numbers; corrupt data never reaches the books."""
     sign = {"BUY": 1, "SELL": -1}.get(fill.get("side", ""))
     try:
@@ -271,7 +275,7 @@ def _distinct_by_symbol(
     for fill in fills:
         if account is not None and fill.get("account", "default") != account:
             continue
-        parsed = _parse(fill)
+        parsed = parse_fill(fill)
         if parsed.id in seen:
             duplicates += 1
             continue
@@ -282,10 +286,10 @@ def _distinct_by_symbol(
 
 def _replay(
     by_symbol: Mapping[str, list[_Fill]],
-) -> tuple[dict[tuple[str, str], _Book], list[EquityPoint], dict[str, Decimal]]:
+) -> tuple[dict[tuple[str, str], CostBook], list[EquityPoint], dict[str, Decimal]]:
     """Apply the fills in event-time order; return the books, total curve and last prices."""
-    books: dict[tuple[str, str], _Book] = {}
-    of_symbol: dict[str, list[_Book]] = {}
+    books: dict[tuple[str, str], CostBook] = {}
+    of_symbol: dict[str, list[CostBook]] = {}
     last_price: dict[str, Decimal] = {}
     curve: list[EquityPoint] = []
     equity = _ZERO
@@ -294,7 +298,7 @@ def _replay(
             curve.append(EquityPoint(fill.ts_event_us, _ZERO))
         book = books.get((fill.account, fill.symbol))
         if book is None:
-            book = _Book(fill.account, fill.symbol, fill.ts_event_us)
+            book = CostBook(fill.account, fill.symbol, fill.ts_event_us)
             books[fill.account, fill.symbol] = book
             of_symbol.setdefault(fill.symbol, []).append(book)
         before = book.net_realized
@@ -308,7 +312,7 @@ def _replay(
 
 
 def _line(
-    book: _Book, position: Mapping[str, Any] | None, last_price: Decimal
+    book: CostBook, position: Mapping[str, Any] | None, last_price: Decimal
 ) -> tuple[PnlLine, list[str]]:
     warnings = []
     mark_value = position.get("last_mark") if position is not None else None

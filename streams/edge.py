@@ -17,6 +17,7 @@ from schemas.exceptions import DecodeError
 from streams.deadletter import DeadLetter
 
 __all__ = [
+    "END_OF_STREAM",
     "Decoder",
     "Headers",
     "OutRecord",
@@ -29,6 +30,10 @@ __all__ = [
 ]
 
 Headers = Sequence[tuple[str, bytes]]
+# The header of an end-of-stream marker: an empty record a finite input (a backtest) writes
+# to each partition after its last record. Stages skip it like a tombstone; its offset is
+# committed with the rest, which is how the writer knows the input was processed to its end.
+END_OF_STREAM = "primestream.end-of-stream"
 Decoder = Callable[[bytes], Mapping[str, Any] | None]
 StateLoader = Callable[[str], Any]
 
@@ -93,13 +98,16 @@ def dead_letter(raw: RawRecord, error_type: str, message: str) -> OutRecord:
 def decode_edge(
     raw: RawRecord, decode: Decoder, *, keyed_by_symbol: bool = True
 ) -> Mapping[str, Any] | OutRecord | None:
-    """Return RAW decoded, a dead letter (OutRecord) for bad input, or None for a tombstone.
+    """Return RAW decoded, a dead letter (OutRecord) for bad input, or None to skip it.
 
-    A key that disagrees with the record's symbol is bad input: the record would sit in
-    another symbol's partition and state.
+    Tombstones and end-of-stream markers (empty values) are skipped. A key that
+    disagrees with the record's symbol is bad input: the record would sit in another
+    symbol's partition and state.
     """
+    if not raw.value:
+        return None
     try:
-        record = decode(raw.value or b"")
+        record = decode(raw.value)
     except DecodeError as exc:
         return dead_letter(raw, "DecodeError", exc.reason)
     if record is None:

@@ -83,6 +83,11 @@ class Scope:
 
 @pytest.fixture
 def scope(endpoints: Endpoints, infra_home: Path) -> Scope:
+    return make_scope(endpoints, infra_home)
+
+
+def make_scope(endpoints: Endpoints, infra_home: Path) -> Scope:
+    """Return a fresh namespace with its topics applied (for module-scoped fixtures too)."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
     overrides: dict[str, str] = {
         "PRIMESTREAM_BOOTSTRAP_SERVERS": endpoints.bootstrap_servers,

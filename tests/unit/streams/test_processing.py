@@ -173,3 +173,16 @@ def test_unsampled_triggers_pass_their_traceparent_on_and_record_nothing() -> No
     assert out == unsampled
     assert exporter.get_finished_spans() == ()
     assert tracer.recorded == 0
+
+
+def test_end_of_stream_markers_are_skipped_not_dead_lettered() -> None:
+    from streams.edge import END_OF_STREAM
+
+    records = _quotes([10, 10, 10, 11])
+    records.append(_Raw(b"", None, 4, headers=[(END_OF_STREAM, b"1")]))
+
+    result = _processor().process(records, _no_state)
+
+    assert result.deadletters == []
+    assert result.processed == 5, "the marker is consumed (its offset commits)"
+    assert [s["side"] for s in result.of("signals")] == ["BUY"]
