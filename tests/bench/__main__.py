@@ -5,7 +5,14 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHES = ("bench_codec", "bench_producer", "bench_indicators", "bench_signals", "bench_latency")
+BENCHES = (
+    "bench_codec",
+    "bench_producer",
+    "bench_indicators",
+    "bench_signals",
+    "bench_latency",
+    "bench_backtest",
+)
 
 
 def main() -> None:
