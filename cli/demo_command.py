@@ -15,6 +15,7 @@ from rich.table import Table
 
 from cli.context import Runtime, console
 from cli.demo_signals import DemoWorker, show_signals, show_trading
+from cli.demo_tracing import backend_address, exported, show_order_trace, traced
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
 from consumers.render import records_table
@@ -41,7 +42,7 @@ _BAR_COLUMNS = ("symbol", "ts_event_us", "open", "high", "low", "close", "volume
 _LIVE_SYMBOLS = "AMD,INTC,ORCL,META"
 _LIVE_NEWS_START = "2024-01-02T21:00:00+00:00"  # after the live quotes end
 
-_PRODUCTS = {"kafka": "Apache Kafka", "registry": "Apicurio Registry"}
+_PRODUCTS = {"kafka": "Apache Kafka", "registry": "Apicurio Registry", "tracing": "Zipkin"}
 
 
 def _label(spec: str) -> str:
@@ -164,19 +165,23 @@ def demo_command(
         # A fresh namespace per run: a second demo on the same broker would otherwise feed
         # the worker the same event times again (all dead-lettered as late).
         settings = settings.model_copy(update={"namespace": time.strftime("demo%Y%m%d%H%M%S")})
-    started_here = settings.uses_local_broker and not any(s.running for s in local.status(settings))
+    started_here = settings.uses_local_broker and not any(
+        s.running for s in local.status(settings) if s.name != "tracing"
+    )
     console.print(Rule("primestream demo"))
     try:
-        local.up(settings, progress=_say)
+        local.up(settings, with_tracing=settings.tracing_backend, progress=_say)
         for service in local.status(settings):
             if service.running:
                 product = _PRODUCTS.get(service.name, service.name)
                 _say(f"[bold]{product} {service.version or ''}[/bold] at {service.address}")
+        tracing = backend_address(settings) if settings.tracing_backend else None
+        settings = traced(settings, tracing) if tracing else settings
         runtime = Runtime(settings)
         _say(f"namespace [bold]{settings.namespace}[/bold] (set PRIMESTREAM_NAMESPACE to choose)")
         created = [row for row in apply_all(runtime) if row[1] in ("create", "schema")]
         _say(f"topics applied ({len(created)} topics created or schemas registered)")
-        with DemoWorker(runtime) as worker:
+        with exported(settings), DemoWorker(runtime) as worker:
             results = []
             for kind, spec in _inputs(quotes):
                 results.append(_produce(runtime, kind, spec))
@@ -192,6 +197,11 @@ def demo_command(
         show_signals(runtime)
         console.print(Rule("orders, fills, positions, P&L (paper broker)"))
         show_trading(runtime)
+        if tracing:
+            console.print(Rule("one order's trace (Zipkin)"))
+            show_order_trace(runtime, tracing)
+            if started_here and not keep:
+                _say("the links work while Zipkin runs: `primestream demo --keep` leaves it up")
     finally:
         if started_here and not keep:
             for line in local.down(settings):

@@ -1,4 +1,4 @@
-"""`primestream infra up | down | status`: the local Kafka broker and schema registry."""
+"""`primestream infra up | down | status | fetch`: the local Kafka broker, registry, Zipkin."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from rich.table import Table
 from cli.context import console
 from infra import local
 from infra.settings import get_settings
+from infra.tracing_backend import ui_url
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Start, stop and inspect the local Kafka broker and schema registry.", no_args_is_help=True
+    help="Start, stop and inspect the local Kafka broker, schema registry and tracing backend.",
+    no_args_is_help=True,
 )
 
 
@@ -25,13 +27,24 @@ def up(
     registry: bool = typer.Option(
         None, "--registry/--no-registry", help="Also start the schema registry (default: settings)."
     ),
+    tracing: bool = typer.Option(
+        False, "--tracing/--no-tracing", help="Also start the tracing backend (Zipkin, UI + API)."
+    ),
 ) -> None:
-    """Start the local broker (and registry); idempotent."""
+    """Start the local broker (and registry, and tracing backend); idempotent."""
     settings = get_settings()
-    endpoints = local.up(settings, with_registry=registry, progress=_say)
+    endpoints = local.up(settings, with_registry=registry, with_tracing=tracing, progress=_say)
     console.print(f"[green]kafka[/green]    {endpoints.bootstrap_servers}")
     registry_url = endpoints.schema_registry_url or "(none: single-object encoding)"
     console.print(f"[green]registry[/green] {registry_url}")
+    for service in local.status(settings):
+        if service.name == "tracing" and service.running and service.address:
+            console.print(f"[green]tracing[/green]  {ui_url(service.address)}", highlight=False)
+            console.print(
+                f"[dim]send spans with PRIMESTREAM_TRACING_EXPORTER=zipkin "
+                f"PRIMESTREAM_ZIPKIN_ENDPOINT={service.address}/api/v2/spans[/dim]",
+                highlight=False,
+            )
     status()
 
 
@@ -58,11 +71,13 @@ def status() -> None:
 
 @app.command()
 def fetch() -> None:
-    """Resolve the broker jars and the registry app (once; cached), start nothing."""
-    from infra.jars import apicurio_app, kafka_classpath, kafka_jar_version
+    """Resolve the broker jars, registry app and Zipkin jar (once; cached); start nothing."""
+    from infra.jars import apicurio_app, kafka_classpath, kafka_jar_version, zipkin_jar
 
     settings = get_settings()
     jars = kafka_classpath(settings.dist_dir, progress=_say)
     console.print(f"kafka {kafka_jar_version(jars)}: {len(jars)} jars resolved")
     if settings.registry and settings.schema_registry_url is None:
         console.print(f"registry app: {apicurio_app(settings.dist_dir, progress=_say)}")
+    if settings.tracing_backend:
+        console.print(f"tracing backend: {zipkin_jar(settings.dist_dir, progress=_say)}")

@@ -18,6 +18,7 @@ from cli import (
     produce_commands,
     replay_command,
     risk_commands,
+    status_command,
     tail_command,
     topic_commands,
     worker_command,
@@ -44,6 +45,7 @@ app.command("worker")(worker_command.worker_command)
 app.command("pnl")(pnl_command.pnl_command)
 app.command("export")(export_command.export_command)
 app.command("replay")(replay_command.replay_command)
+app.command("status")(status_command.status_command)
 app.command("backtest")(backtest_command.backtest_command)
 
 

@@ -25,6 +25,7 @@ from rich.text import Text
 from cli.context import Runtime, console, err_console, fail
 from infra.clients import producer_config
 from infra.clock import wall_clock_us
+from infra.metrics import PRODUCER_RECORDS, Metrics, MetricsServer, serve_metrics
 from infra.telemetry import RecordTracer, setup_tracing
 from producers.exceptions import SourceError
 from producers.publisher import Publisher, PublishStats
@@ -108,12 +109,28 @@ def publish_rows(
     )
     if total is None or (max_records is not None and max_records < total):
         total = max_records
+    server = _serve_metrics(runtime, topic_name, stats)
     try:
         with _progress_bar(topic, total) as bar:
             return publisher.publish(rows, max_records=max_records, rate=rate, progress=bar)
     finally:
         if tracing is not None:
             tracing.shutdown()
+        if server is not None:
+            server.close()
+
+
+def _serve_metrics(runtime: Runtime, topic_name: str, stats: PublishStats) -> MetricsServer | None:
+    """Serve the publish counts on PRIMESTREAM_METRICS_PORT while publishing (unset: no)."""
+    port = runtime.settings.metrics_port
+    if port is None:
+        return None
+    metrics = Metrics(runtime.settings.service_name)
+    metrics.observe(
+        PRODUCER_RECORDS,
+        lambda: {(topic_name, outcome): n for outcome, n in stats.outcomes().items()},
+    )
+    return serve_metrics(metrics, port)
 
 
 def _report(stats: PublishStats, topic: str) -> None:

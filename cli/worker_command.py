@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import typer
 
 from cli.context import Runtime
+from infra.clock import wall_clock_us
+from infra.run_files import WorkerRunFile, remove_run_file, write_run_file
 
 __all__ = ["worker_command"]
 
@@ -37,10 +41,20 @@ def worker_command(
     tabledir = Path(app.conf.tabledir)
     prepare_table_dir(tabledir)
     worker = Worker(app, loglevel=loglevel, quiet=True)
+    web_url = f"http://127.0.0.1:{web_port}" if web_port else None
+    me = WorkerRunFile(
+        pid=os.getpid(),
+        group=app.conf.id,
+        client_id=app.conf.broker_client_id,
+        host=socket.gethostname(),
+        web_url=web_url,
+        started_at_us=wall_clock_us(),
+    )
     # faust's terminal spinner sets the root logger to DEBUG for itself: every debug record
     # in the hot path would then be built and thrown away (6-8% of a worker's CPU).
     worker.spinner = None
     install_task_dump(worker.loop)
+    write_run_file(settings.home, me)  # how `primestream status` finds this worker
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
@@ -48,3 +62,5 @@ def worker_command(
         if exc.code in (0, None) and getattr(app.consumer, "tainted", None) is None:
             mark_clean_exit(tabledir)
         raise
+    finally:
+        remove_run_file(settings.home, me.pid)

@@ -9,6 +9,7 @@ __all__ = [
     "NoBrokerError",
     "PrimestreamError",
     "RegistryStartError",
+    "TracingStartError",
 ]
 
 
@@ -30,6 +31,10 @@ class BrokerStartError(InfraError):
 
 class RegistryStartError(InfraError):
     """The local schema registry did not start or did not answer in time."""
+
+
+class TracingStartError(InfraError):
+    """The local tracing backend did not start or did not answer in time."""
 
 
 class NoBrokerError(InfraError):

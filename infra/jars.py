@@ -1,6 +1,6 @@
-"""Resolve what the local infra runs: the Kafka broker's classpath and the unpacked Apicurio app.
+"""Resolve what the local infra runs: the Kafka classpath, the Apicurio app, the Zipkin jar.
 
-Both come from Maven Central through `mvn` (and its ~/.m2 cache) and are cached in the
+All come from Maven Central through `mvn` (and its ~/.m2 cache) and are cached in the
 settings' `dist_dir` (outside the repository, shared by every infra home), so a warm
 `infra up` never calls Maven.
 """
@@ -22,9 +22,11 @@ from infra.exceptions import JarResolutionError
 __all__ = [
     "APICURIO_VERSION",
     "KAFKA_POM",
+    "ZIPKIN_VERSION",
     "apicurio_app",
     "kafka_classpath",
     "kafka_jar_version",
+    "zipkin_jar",
 ]
 
 Progress = Callable[[str], None]
@@ -32,6 +34,8 @@ Progress = Callable[[str], None]
 KAFKA_POM = Path(__file__).parent / "jvm" / "pom.xml"
 APICURIO_VERSION = "3.3.3"
 _APICURIO_ARTIFACT = f"io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all"
+ZIPKIN_VERSION = "3.6.1"
+_ZIPKIN_ARTIFACT = f"io.zipkin:zipkin-server:{ZIPKIN_VERSION}:jar:exec"
 _UNPACKED_MARK = ".unpacked"
 _MVN_TIMEOUT_SECS = 1800.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -148,4 +152,29 @@ def apicurio_app(home: Path, *, progress: Progress | None = None) -> Path:
         if target.exists():
             shutil.rmtree(target)
         unpacked.replace(target)
+    return target
+
+
+def zipkin_jar(home: Path, *, progress: Progress | None = None) -> Path:
+    """Return `<home>/zipkin-server-<version>-exec.jar`, fetching it on first use.
+
+    The executable jar (135 MB) comes through `mvn dependency:copy` into a scratch
+    directory and is renamed into place, so a half-written jar is never used.
+    """
+    target = home / f"zipkin-server-{ZIPKIN_VERSION}-exec.jar"
+    if target.is_file():
+        return target
+    home.mkdir(parents=True, exist_ok=True)
+    _say(progress, f"fetching Zipkin server {ZIPKIN_VERSION} from Maven Central… (once)")
+    with tempfile.TemporaryDirectory(prefix="zipkin-", dir=home) as scratch_dir:
+        scratch = Path(scratch_dir)
+        _mvn(
+            ["dependency:copy", f"-Dartifact={_ZIPKIN_ARTIFACT}", f"-DoutputDirectory={scratch}"],
+            cwd=scratch,
+            what=f"the Zipkin server {ZIPKIN_VERSION} jar",
+        )
+        jars = sorted(scratch.glob("*.jar"))
+        if not jars:
+            raise JarResolutionError(f"mvn dependency:copy left no jar in {scratch}")
+        jars[0].replace(target)
     return target

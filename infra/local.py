@@ -1,5 +1,8 @@
 """The local infra facade for the CLI and the test fixture: up, down, status, resolve_endpoints.
 
+Kafka and the registry are the infra; the tracing backend (Zipkin) is optional: started
+only when asked for, listed by `status` and `down` only once it has run in this home.
+
 What `up` started is kept in `<home>/run/state.json` (pids, ports, start times, log paths);
 a recorded pid that is gone, or no longer our java, counts as not running. Each home is
 independent: its JVMs carry `-Dprimestream.home=<home>` and only those are ever stopped.
@@ -22,6 +25,7 @@ from infra.exceptions import NoBrokerError
 from infra.process import ServiceRecord, find_marked_pids, marker_args, stop_process
 from infra.registry import LocalRegistry
 from infra.settings import Settings
+from infra.tracing_backend import LocalTracing
 
 __all__ = [
     "Endpoints",
@@ -38,6 +42,7 @@ __all__ = [
 Progress = Callable[[str], None]
 
 SERVICES = ("kafka", "registry")
+OPTIONAL_SERVICES = ("tracing",)
 
 
 @dataclass(frozen=True)
@@ -145,14 +150,20 @@ def _start_all(
 
 
 def up(
-    settings: Settings, *, with_registry: bool | None = None, progress: Progress | None = None
+    settings: Settings,
+    *,
+    with_registry: bool | None = None,
+    with_tracing: bool = False,
+    progress: Progress | None = None,
 ) -> Endpoints:
-    """Start the local broker (and registry) unless running; return where they listen.
+    """Start the local broker (and registry, and tracing backend) unless running.
 
+    Returns where the broker and registry listen (`status` has the tracing backend's URL).
     Nothing is started for Kafka when `settings.bootstrap_servers` is set, nor a registry
     when `settings.schema_registry_url` is. WITH_REGISTRY defaults to `settings.registry`
-    with no registry URL configured. Raises BrokerStartError / RegistryStartError /
-    JarResolutionError; a service that did start stays recorded for `down`.
+    with no registry URL configured; WITH_TRACING also starts the local Zipkin. Raises
+    BrokerStartError / RegistryStartError / TracingStartError / JarResolutionError; a
+    service that did start stays recorded for `down`.
     """
     want_registry = settings.registry if with_registry is None else with_registry
     want_registry = want_registry and settings.schema_registry_url is None
@@ -165,6 +176,8 @@ def up(
             wanted["kafka"] = LocalKafka(settings, progress=progress)
         if want_registry:
             wanted["registry"] = LocalRegistry(settings, progress=progress)
+        if with_tracing:
+            wanted["tracing"] = LocalTracing(settings, progress=progress)
         for name in [name for name in wanted if name in services]:
             record = services[name]
             say(f"{name}: already running at {record.address} (pid {record.pid})")
@@ -180,34 +193,45 @@ def up(
 def down(settings: Settings, *, progress: Progress | None = None) -> list[str]:
     """Stop what `up` started in `settings.home` (and any stray JVM of that home).
 
-    Returns one line per service, e.g. "kafka: stopped (pid 123, SIGTERM, 2.1 s)".
+    Returns one line per service, e.g. "kafka: stopped (pid 123, SIGTERM, 2.1 s)"; an
+    optional service that was neither recorded nor found running gets no line.
     """
     path = state_path(settings.home)
     lines: list[str] = []
     with _locked(settings.home):
         services = load_state(path)
-        for name in SERVICES:
+        for name in (*SERVICES, *OPTIONAL_SERVICES):
             record = services.pop(name, None)
-            if record is None:
-                lines.append(f"{name}: not running")
-            else:
-                lines.append(stop_process(record.pid, record.markers).describe(name))
-            lines += _stop_orphans(settings.home, name)
+            found: list[str] = []
+            if record is not None:
+                found.append(stop_process(record.pid, record.markers).describe(name))
+            elif name in SERVICES:
+                found.append(f"{name}: not running")
+            found += _stop_orphans(settings.home, name)
             save_state(path, services)
-            if progress is not None:
-                progress(lines[-1])
+            lines += found
+            if progress is not None and found:
+                progress(found[-1])
     return lines
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
-    """Return the state of the local broker and registry of `settings.home`."""
+    """Return the state of the local broker and registry (and tracing backend) of `settings.home`.
+
+    The tracing backend is listed once it has run in this home (recorded, or a log left).
+    """
     services = load_state(state_path(settings.home))
     default_logs = {
         "kafka": LocalKafka(settings).log_path,
         "registry": LocalRegistry(settings).log_path,
+        "tracing": LocalTracing(settings).log_path,
     }
+    shown = [
+        *SERVICES,
+        *(n for n in OPTIONAL_SERVICES if n in services or default_logs[n].exists()),
+    ]
     result = []
-    for name in SERVICES:
+    for name in shown:
         record = services.get(name)
         if record is not None and record.is_running():
             result.append(

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
 
-TracingExporter = Literal["none", "console", "otlp"]
+TracingExporter = Literal["none", "console", "otlp", "zipkin"]
 
 
 def _default_home() -> Path:
@@ -134,7 +134,7 @@ class Settings(BaseSettings):
 
     # --- telemetry ------------------------------------------------------------------
     tracing_exporter: TracingExporter = Field(
-        default="none", description="Where spans go: none, console, or otlp."
+        default="none", description="Where spans go: none, console, otlp or zipkin."
     )
     tracing_sample_ratio: float = Field(
         default=0.01, ge=0.0, le=1.0, description="Fraction of records whose spans are recorded."
@@ -142,7 +142,26 @@ class Settings(BaseSettings):
     otlp_endpoint: str = Field(
         default="http://127.0.0.1:4318", description="OTLP/HTTP endpoint for traces."
     )
+    zipkin_endpoint: str = Field(
+        default="http://127.0.0.1:9411/api/v2/spans",
+        description="Zipkin v2 JSON endpoint for traces (tracing_exporter=zipkin).",
+    )
+    tracing_backend: bool = Field(
+        default=True,
+        description="`primestream demo` starts the local tracing backend (Zipkin) and points "
+        "its processes at it; `infra up` starts it only with --tracing.",
+    )
+    tracing_port: int = Field(
+        default=9411,
+        description="Local tracing backend port: UI, query API, span intake (0 = any free port).",
+    )
+    tracing_heap_mb: int = Field(default=256, description="Local tracing backend JVM heap.")
     service_name: str = Field(default="primestream", description="OpenTelemetry service.name.")
+    metrics_port: int | None = Field(
+        default=None,
+        description="Producers (`primestream produce`) serve GET /metrics on this port while "
+        "they run; unset: off. Workers serve it on their --web-port.",
+    )
 
     # --- producers ------------------------------------------------------------------
     max_future_secs: float = Field(

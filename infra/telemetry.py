@@ -73,6 +73,11 @@ def _exporter(settings: Settings) -> SpanExporter | None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         return OTLPSpanExporter(endpoint=settings.otlp_endpoint.rstrip("/") + "/v1/traces")
+    if settings.tracing_exporter == "zipkin":
+        # Zipkin (the local tracing backend, infra/tracing_backend.py) takes no OTLP.
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        return ZipkinExporter(endpoint=settings.zipkin_endpoint)
     return None
 
 

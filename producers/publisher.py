@@ -65,6 +65,18 @@ class PublishStats:
             self.failed += 1
             self.reasons[f"delivery: {err}"] += 1
 
+    def outcomes(self) -> dict[str, int]:
+        """Return the counts so far by outcome: produced, rejected, failed (only grow).
+
+        Read while publishing too (a metrics scrape): `sent` is brought up to date every
+        1024 records, and on every record of a paced run.
+        """
+        return {
+            "produced": self.sent,
+            "rejected": self.rejected,
+            "failed": self.failed + self.undelivered,
+        }
+
     @property
     def rate_per_sec(self) -> float:
         """Sent records per second of the run."""
@@ -185,10 +197,12 @@ class Publisher:
                     span.end()
                 sent += 1
                 if sent & 0x3FF == 0:
+                    stats.sent = sent  # what a metrics scrape sees meanwhile
                     poll(0)
                     if progress is not None and sent % _PROGRESS_EVERY == 0:
                         progress(sent)
                 if pacer is not None:
+                    stats.sent = sent
                     pacer.wait()
         finally:
             stats.sent = sent

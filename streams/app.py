@@ -7,11 +7,14 @@ test, a replay namespace and the worker each get their own app.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import os
+import socket
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from infra.local import Endpoints
+from infra.metrics import Metrics
 from infra.settings import Settings
 from infra.telemetry import Tracing, setup_tracing
 from schemas.codec import AvroSerializer, deserializer_for, serializer_for
@@ -19,6 +22,7 @@ from streams.engine import EngineSettings
 from streams.execution.config import load_fill_model
 from streams.execution.fill_model import FillModel
 from streams.fastpath import FastApp
+from streams.readiness import LastError
 from streams.recovery import install_recovery_watchdog
 from streams.risk.config import RiskConfig, load_risk_config
 from streams.strategies import StrategyConfig, load_config
@@ -67,6 +71,8 @@ class ProcessingContext:
     registry: Any  # confluent_kafka SchemaRegistryClient | None
     trading: TradingConfig
     tracing: Tracing | None = None
+    metrics: Metrics | None = None  # the stages count their batches here (None: not counted)
+    last_error: LastError = field(default_factory=LastError)
 
     def serializer(self, record: str, topic: str) -> AvroSerializer:
         """Return the Avro serializer of RECORD for TOPIC."""
@@ -113,6 +119,7 @@ def build_app(
     )
     config_path = strategy_config_path(settings, strategy_config)
     config = load_config(config_path, settings.strategy_overrides)
+    metrics = Metrics(settings.service_name)
     ctx = ProcessingContext(
         settings,
         endpoints,
@@ -121,6 +128,7 @@ def build_app(
         registry,
         load_trading_config(Path(config_path), settings),
         setup_tracing(settings),
+        metrics,
     )
     ident = app_id(settings)
     datadir = settings.home / "workers" / ident
@@ -144,9 +152,14 @@ def build_app(
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
+        # One per process, so `primestream status` can tell the group's members apart.
+        broker_client_id=f"{ident}-{socket.gethostname()}-{os.getpid()}",
     )
     register_agents(app, ctx)
-    install_recovery_watchdog(app, settings.recovery_stall_secs)
+    watch = install_recovery_watchdog(app, settings.recovery_stall_secs)
+    from streams.views import install_worker_views
+
+    install_worker_views(app, ctx, watch, metrics)
     return app
 
 

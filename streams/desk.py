@@ -15,11 +15,16 @@ users who consume them. Live mode keeps separate agents: real orders leave the p
 Tables: `signal-state` (engines by symbol), `paper-books` (book and open orders' trace
 headers by symbol), `positions` (books by symbol and account), `risk-state` (one book per
 partition).
+
+Tracing: a sampled quote's trace goes on through one span per stage, each the child of the
+one before: signals → risk (the decision) → order (the paper book takes it) → fill (on a
+later quote) → position. Every span carries the messaging attributes of the quote the desk
+was processing when it happened; each output record carries its stage's context.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from infra.stage_tracing import OutHeaders, StageTracer
@@ -37,13 +42,13 @@ from streams.risk.rules import RiskBook
 from streams.signals.processing import SignalProcessor
 from streams.stage import TableLoaders
 
-__all__ = ["TABLES", "DeskProcessor"]
+__all__ = ["TABLES", "TRACED_STAGES", "DeskProcessor"]
 
 SIGNALS, BOOKS, POSITIONS, RISK = "signal-state", "paper-books", "positions", "risk-state"
 TABLES = (SIGNALS, BOOKS, POSITIONS, RISK)
 _KIND = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
 _ENDED = frozenset({"FILLED", "CANCELED", "REJECTED"})
-_STAGES = ("signals", "risk", "execution")
+TRACED_STAGES = ("signals", "risk", "order", "fill", "position")
 _UNKEYED = frozenset({"RiskControl"})
 
 
@@ -61,9 +66,11 @@ class DeskProcessor:
         partitions: int,
         decoders: Mapping[str, tuple[str, Any]],
         tracers: Mapping[str, StageTracer],
-        signals_topic: str = "signals",
     ) -> None:
-        """Hold the four stages' state caches; DECODERS map input topics to records."""
+        """Hold the four stages' state caches; DECODERS map input topics to records.
+
+        TRACERS by stage (`TRACED_STAGES`); a missing one records nothing.
+        """
         self.signals, self.risk, self.execution, self.positions = (
             signals,
             risk,
@@ -74,8 +81,7 @@ class DeskProcessor:
         self._partitions = partitions
         self._budget = 1.0 / partitions
         self._decoders = decoders
-        self._tracers = {s: tracers.get(s) or StageTracer(None, s, "") for s in _STAGES}
-        self._signals_topic = signals_topic  # namespaced: where the order's parent span sits
+        self._tracers = {s: tracers.get(s) or StageTracer(None, s, "") for s in TRACED_STAGES}
 
     def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:
         """Run RECORDS (one topic-partition, in offset order) through the whole loop."""
@@ -120,7 +126,8 @@ class DeskProcessor:
             if event.kind in ("quote", "bar"):
                 self._trade(out, raw, event.kind, event.record, risk, load, marked)
             if signals:
-                headers = self._continue("signals", raw, {"symbol": symbol})
+                strategies = ",".join(sorted({signal["strategy"] for signal in signals}))
+                headers = self._continue("signals", raw, {"symbol": symbol, "strategy": strategies})
                 for signal in signals:
                     out.emit("signals", symbol, signal, headers)
                     self._decide(out, raw, signal, headers, risk, load)
@@ -145,7 +152,7 @@ class DeskProcessor:
         except InvalidInputError as exc:
             out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
             return
-        self._executed(out, raw.partition, symbol, report, risk, load)
+        self._executed(out, raw, symbol, report, risk, load)
         self._mark(out, symbol, bar_close(record) if bar else record, load, marked)
 
     def _decide(
@@ -164,22 +171,15 @@ class DeskProcessor:
             out.emit("orders.rejected", symbol, decision.rejection, headers)
         if decision.order is not None:
             order = decision.order
-            order_headers = self._tracers["risk"].continue_trace(
-                headers,
-                topic=self._signals_topic,
-                partition=raw.partition,
-                offset=raw.offset,
-                key=raw.key,
-                attributes={
-                    "symbol": symbol,
-                    "strategy": signal["strategy"],
-                    "order.id": order["id"],
-                },
-            )
+            attributes = {"symbol": symbol, "strategy": signal["strategy"], "order.id": order["id"]}
+            order_headers = self._continue("risk", raw, attributes, headers)
             out.emit("orders", symbol, order, order_headers)
             book = self.execution.book(symbol, load[BOOKS])
-            self.execution.traces[symbol][order["id"]] = [[k, v.decode()] for k, v in order_headers]
-            self._executed(out, raw.partition, symbol, book.on_order(order), risk, load)
+            taken = self._continue(
+                "order", raw, {**attributes, "order.side": order["side"]}, order_headers
+            )
+            self.execution.traces[symbol][order["id"]] = [[k, v.decode()] for k, v in taken]
+            self._executed(out, raw, symbol, book.on_order(order), risk, load)
         if decision.kill is not None:
             broadcast_kill(
                 out, decision.kill, signal["ts_event_us"], raw.partition, self._partitions
@@ -188,7 +188,7 @@ class DeskProcessor:
     def _executed(
         self,
         out: StageOutput,
-        partition: int,
+        raw: RawRecord,
         symbol: str,
         report: ExecutionReport,
         risk: RiskBook,
@@ -196,11 +196,15 @@ class DeskProcessor:
     ) -> None:
         if not report:
             return
+        partition = raw.partition
         out.changed.add((RISK, book_key(partition)))  # fills and ended orders move the book
         traces = self.execution.traces[symbol]
         accounts = self.positions.accounts(symbol, load[POSITIONS])
         for fill in report.fills:
-            headers = [(k, v.encode()) for k, v in traces.get(fill["order_id"], ())]
+            order_id = fill["order_id"]
+            taken = [(k, v.encode()) for k, v in traces.get(order_id, ())]
+            attributes = {"symbol": symbol, "order.id": order_id, "fill.id": fill["id"]}
+            headers = self._continue("fill", raw, attributes, taken)
             out.emit("fills", symbol, fill, headers)
             reason = risk.on_fill(fill)
             if reason is not None:
@@ -210,7 +214,8 @@ class DeskProcessor:
             if book.apply_fill(fill):
                 accounts[account] = book
                 out.changed.add((POSITIONS, symbol))
-                out.records.append(("positions", position_record(book, partition, headers)))
+                moved = self._continue("position", raw, {**attributes, "account": account}, headers)
+                out.records.append(("positions", position_record(book, partition, moved)))
         for event in report.events:
             headers = [(k, v.encode()) for k, v in traces.get(event["order_id"], ())]
             out.emit("orders.events", symbol, event, headers)
@@ -232,9 +237,16 @@ class DeskProcessor:
                 marked[(account, symbol)] = book
                 out.changed.add((POSITIONS, symbol))
 
-    def _continue(self, stage: str, raw: RawRecord, attributes: dict[str, Any]) -> OutHeaders:
+    def _continue(
+        self,
+        stage: str,
+        raw: RawRecord,
+        attributes: dict[str, Any],
+        parent: Sequence[tuple[str, bytes]] | None = None,
+    ) -> OutHeaders:
+        # PARENT: the previous stage's output headers; None: the consumed record's own.
         return self._tracers[stage].continue_trace(
-            raw.headers,
+            raw.headers if parent is None else parent,
             topic=raw.topic,
             partition=raw.partition,
             offset=raw.offset,

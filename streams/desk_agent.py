@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from infra.stage_tracing import StageTracer
 from streams.app import ProcessingContext
-from streams.desk import POSITIONS, RISK, TABLES, DeskProcessor
+from streams.desk import POSITIONS, RISK, TABLES, TRACED_STAGES, DeskProcessor
 from streams.execution.processing import ExecutionProcessor
 from streams.fastpath import FastApp
 from streams.positions.agents import add_position_views
@@ -42,7 +42,7 @@ SPEC = StageSpec(
 def register(app: FastApp, ctx: ProcessingContext) -> None:
     """Register the paper desk's agent and its web views on APP."""
     group = app.conf.id
-    tracers = {s: StageTracer(ctx.tracing, s, group) for s in ("signals", "risk", "execution")}
+    tracers = {s: StageTracer(ctx.tracing, s, group) for s in TRACED_STAGES}
     partitions = ctx.settings.partitions
     config = ctx.trading.risk
 
@@ -59,7 +59,6 @@ def register(app: FastApp, ctx: ProcessingContext) -> None:
             partitions=partitions,
             decoders=decoders,
             tracers=tracers,
-            signals_topic=ctx.settings.topic("signals"),
         )
 
     tables = register_stage(app, ctx, SPEC, make)

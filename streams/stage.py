@@ -19,6 +19,7 @@ from streams.app import ProcessingContext
 from streams.deadletter import HEADER_PREFIX
 from streams.edge import RawRecord, StageOutput, StateLoader
 from streams.fastpath import FastApp, iter_batches
+from streams.stage_metrics import StageMetrics
 
 STAGE_HEADER = f"{HEADER_PREFIX}stage"
 
@@ -127,9 +128,16 @@ def register_stage(
     loaders = {name: table.get for name, table in tables.items()}
     processor = make_processor(inputs)
     stage = spec.name.encode()
+    logical = {settings.topic(name): name for name in spec.inputs}
+    metrics = (
+        StageMetrics(ctx.metrics, spec.name, logical, errors=ctx.last_error)
+        if ctx.metrics is not None
+        else None
+    )
 
     async def run(stream: Any) -> None:
         async for batch in iter_batches(stream):
+            started = metrics.timer() if metrics else 0.0
             result = processor.process(batch.records, loaders)
             if inspect.isawaitable(result):
                 result = await result
@@ -147,6 +155,9 @@ def register_stage(
             for table, key in result.changed:
                 tables[table][key] = processor.state(table, key)
             processor.forget()
+            if metrics:  # once per batch, from what it emitted: no per-record cost
+                elapsed = metrics.timer() - started
+                metrics.record(batch.tp.topic, len(batch.records), result, elapsed)
 
     app.agent(source, name=spec.name)(run)
     return tables

@@ -41,25 +41,33 @@ def parse_fill_model(
     table = document.get("execution", {})
     if not isinstance(table, dict):
         raise ConfigError(source, "[execution] must be a table")
-    known = (*_DECIMALS, *_FLOATS, "quote_history")
+    known = (*_DECIMALS, *_FLOATS, "quote_history", "fill_displayed_size")
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise ConfigError(source, f"execution.{unknown[0]}: unknown key (expected: {known})")
     values: dict[str, Any] = {"quote_history": _DEFAULT_HISTORY}
     for key, value in table.items():
-        try:
-            if key in _DECIMALS:
-                values[key] = Decimal(str(value))
-            elif key in _FLOATS:
-                values[key] = float(value)
-            else:
-                values[key] = int(value)
-        except (TypeError, ValueError, InvalidOperation):
-            raise ConfigError(source, f"execution.{key}: not a number: {value!r}") from None
+        values[key] = _value(key, value, source)
     try:
         return FillModel(**values)
     except ValueError as exc:
         raise ConfigError(source, f"[execution]: {exc}") from None
+
+
+def _value(key: str, value: object, source: str) -> Any:
+    """Return VALUE of the [execution] KEY as the fill model takes it; ConfigError if it is not."""
+    if key == "fill_displayed_size":
+        if not isinstance(value, bool):
+            raise ConfigError(source, f"execution.{key}: not true or false: {value!r}")
+        return value
+    try:
+        if key in _DECIMALS:
+            return Decimal(str(value))
+        if key in _FLOATS:
+            return float(value)  # type: ignore[arg-type]  # checked: ValueError/TypeError below
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, InvalidOperation):
+        raise ConfigError(source, f"execution.{key}: not a number: {value!r}") from None
 
 
 def load_fill_model(path: str | Path, overrides: Mapping[str, object] | None = None) -> FillModel:

@@ -67,6 +67,26 @@ PUBLIC = {
         "validate_quote",
     },
     "consumers.tail": {"TailRequest", "tail"},
+    "infra.metrics": {
+        "CONSUMER_LAG",
+        "CONTENT_TYPE",
+        "DEADLETTERS",
+        "END_TO_END_LATENCY",
+        "FILLS",
+        "INSTRUMENTS",
+        "LATENCY_BUCKETS_SECS",
+        "ORDERS",
+        "PRODUCER_RECORDS",
+        "RECORDS_IN",
+        "RECORDS_OUT",
+        "RISK_REFUSALS",
+        "STAGE_LATENCY",
+        "InstrumentSpec",
+        "Metrics",
+        "MetricsServer",
+        "Tally",
+        "serve_metrics",
+    },
 }
 
 
