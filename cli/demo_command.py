@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +25,7 @@ from infra import local
 from infra.clients import consumer_config
 from infra.clock import wall_clock_us
 from infra.settings import get_settings
+from infra.tracing_backend import ui_url
 from producers.publisher import PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
@@ -155,11 +157,43 @@ def _counts_table(results: list[tuple[str, str, PublishStats]], totals: Mapping[
     return table
 
 
+_WEB_PORT = 6066
+
+
+def _free_port(preferred: int) -> int:
+    """Return PREFERRED if nothing listens there, else a free port."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _show_endpoints(port: int, tracing: str | None) -> None:
+    console.print(Rule("still running"))
+    base = f"http://127.0.0.1:{port}"
+    _say(f"worker metrics: [bold]curl {base}/metrics[/bold]   ready: {base}/ready   "
+         f"positions: {base}/positions/")
+    if tracing:
+        _say(f"traces: [bold]{ui_url(tracing)}[/bold]")
+    _say("[bold]primestream status[/bold] · [bold]primestream perf report[/bold] · "
+         "[bold]primestream infra down[/bold] stops the worker, Kafka, the registry and Zipkin")
+
+
 def demo_command(
     quotes: int = typer.Option(50_000, "--quotes", help="Synthetic quotes to produce."),
-    keep: bool = typer.Option(False, "--keep", help="Leave the local infra running afterwards."),
+    stop: bool = typer.Option(
+        False, "--stop", help="Stop the worker and the local infra at the end (default: keep)."
+    ),
 ) -> None:
-    """Start the local infra and a worker, produce the samples, show records and signals, stop."""
+    """Start the local infra and a worker, produce the samples, show what came out.
+
+    The worker, Kafka, the registry and Zipkin keep running afterwards, so that its metrics,
+    `primestream status` and `primestream perf report` have something to show;
+    `primestream infra down` stops them all (or pass --stop).
+    """
     settings = get_settings()
     if not settings.namespace:
         # A fresh namespace per run: a second demo on the same broker would otherwise feed
@@ -169,6 +203,7 @@ def demo_command(
         s.running for s in local.status(settings) if s.name != "tracing"
     )
     console.print(Rule("primestream demo"))
+    finished = False
     try:
         local.up(settings, with_tracing=settings.tracing_backend, progress=_say)
         for service in local.status(settings):
@@ -181,7 +216,12 @@ def demo_command(
         _say(f"namespace [bold]{settings.namespace}[/bold] (set PRIMESTREAM_NAMESPACE to choose)")
         created = [row for row in apply_all(runtime) if row[1] in ("create", "schema")]
         _say(f"topics applied ({len(created)} topics created or schemas registered)")
-        with exported(settings), DemoWorker(runtime) as worker:
+        port = _free_port(_WEB_PORT)
+        log = settings.home / "logs" / f"worker-{settings.namespace}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        _say(f"worker log: {log}")
+        demo_worker = DemoWorker(runtime, web_port=port, keep=not stop, log=log)
+        with exported(settings), demo_worker as worker:
             results = []
             for kind, spec in _inputs(quotes):
                 results.append(_produce(runtime, kind, spec))
@@ -200,9 +240,11 @@ def demo_command(
         if tracing:
             console.print(Rule("one order's trace (Zipkin)"))
             show_order_trace(runtime, tracing)
-            if started_here and not keep:
-                _say("the links work while Zipkin runs: `primestream demo --keep` leaves it up")
+        if not stop:
+            _show_endpoints(port, tracing)
+        finished = True
     finally:
-        if started_here and not keep:
+        # Ctrl-C or a failure stops what the demo started; a finished demo leaves it serving.
+        if started_here and (stop or not finished):
             for line in local.down(settings):
                 _say(line)

@@ -124,11 +124,22 @@ class DemoWorker:
     """
 
     def __init__(
-        self, runtime: Runtime, *, strategies: Path | None = None, log: Path | None = None
+        self,
+        runtime: Runtime,
+        *,
+        strategies: Path | None = None,
+        log: Path | None = None,
+        web_port: int | None = None,
+        keep: bool = False,
     ) -> None:
         self._runtime = runtime
         self._args = ["--strategies", str(strategies)] if strategies else []
+        if web_port is not None:
+            self._args += ["--web-port", str(web_port)]
         self._log = log
+        # KEEP: a demo leaves its worker serving (metrics, /ready) after a clean end, in a
+        # session of its own so the terminal's Ctrl-C does not reach it; `infra down` stops it.
+        self._keep = keep
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> DemoWorker:
@@ -144,6 +155,7 @@ class DemoWorker:
                 },
                 stdout=out or subprocess.DEVNULL,
                 stderr=subprocess.STDOUT if out else subprocess.DEVNULL,
+                start_new_session=self._keep,
             )
         finally:
             if out:
@@ -159,9 +171,12 @@ class DemoWorker:
         assert self._process is not None
         _wait_caught_up(self._runtime, self._process, timeout)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         worker = self._process
         if worker is None:
+            return
+        if self._keep and exc_type is None and worker.poll() is None:
+            _say(f"the worker keeps running (pid {worker.pid}): `primestream infra down` stops it")
             return
         worker.send_signal(signal.SIGTERM)
         try:

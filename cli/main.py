@@ -14,6 +14,7 @@ from cli import (
     export_command,
     infra_commands,
     namespace_commands,
+    perf_command,
     pnl_command,
     produce_commands,
     replay_command,
@@ -39,6 +40,7 @@ app.add_typer(topic_commands.app, name="topics")
 app.add_typer(produce_commands.app, name="produce")
 app.add_typer(risk_commands.app, name="risk")
 app.add_typer(namespace_commands.app, name="namespaces")
+app.add_typer(perf_command.app, name="perf")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)

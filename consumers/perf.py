@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.telemetry import SAMPLE_RATIO
 from infra.trace_reader import TraceSpan, stage_of
 
 __all__ = [
@@ -31,8 +32,10 @@ __all__ = [
     "STAGE_ORDER",
     "StageFigures",
     "StageTarget",
+    "active_window_secs",
     "load_targets",
     "percentile",
+    "sample_ratio_of",
     "stage_figures",
 ]
 
@@ -129,6 +132,36 @@ def stage_figures(
             )
         )
     return figures
+
+
+def sample_ratio_of(traces: Iterable[Sequence[TraceSpan]]) -> float | None:
+    """Return the sampling ratio the producers recorded on their spans (the smallest seen).
+
+    None when no span says (an older producer, or a trace without its producer span).
+    """
+    ratios = []
+    for spans in traces:
+        for span in spans:
+            value = span.tags.get(SAMPLE_RATIO)
+            if value is not None:
+                try:
+                    ratios.append(float(value))
+                except ValueError:
+                    continue
+    valid = [r for r in ratios if 0.0 < r <= 1.0]
+    return min(valid) if valid else None
+
+
+def active_window_secs(traces: Iterable[Sequence[TraceSpan]], *, floor_secs: float = 1.0) -> float:
+    """Return the time from the first span's start to the last span's end, at least FLOOR."""
+    starts, ends = [], []
+    for spans in traces:
+        for span in spans:
+            starts.append(span.start_us)
+            ends.append(span.start_us + span.duration_us)
+    if not starts:
+        return floor_secs
+    return max(floor_secs, (max(ends) - min(starts)) / 1e6)
 
 
 def load_targets(path: Path | None) -> dict[str, StageTarget]:

@@ -24,6 +24,7 @@ from infra.broker import LocalKafka
 from infra.exceptions import NoBrokerError
 from infra.process import ServiceRecord, find_marked_pids, marker_args, stop_process
 from infra.registry import LocalRegistry
+from infra.run_files import stop_workers
 from infra.settings import Settings
 from infra.tracing_backend import LocalTracing
 
@@ -191,13 +192,17 @@ def up(
 
 
 def down(settings: Settings, *, progress: Progress | None = None) -> list[str]:
-    """Stop what `up` started in `settings.home` (and any stray JVM of that home).
+    """Stop the workers of `settings.home`, then what `up` started (and stray JVMs).
 
     Returns one line per service, e.g. "kafka: stopped (pid 123, SIGTERM, 2.1 s)"; an
     optional service that was neither recorded nor found running gets no line.
     """
     path = state_path(settings.home)
-    lines: list[str] = []
+    # Workers first (a demo leaves its worker running): they would only reconnect forever.
+    lines: list[str] = stop_workers(settings.home)
+    if progress is not None:
+        for line in lines:
+            progress(line)
     with _locked(settings.home):
         services = load_state(path)
         for name in (*SERVICES, *OPTIONAL_SERVICES):

@@ -12,10 +12,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["WorkerRunFile", "pid_alive", "read_run_files", "remove_run_file", "write_run_file"]
+__all__ = [
+    "WorkerRunFile",
+    "pid_alive",
+    "read_run_files",
+    "remove_run_file",
+    "stop_workers",
+    "write_run_file",
+]
 
 
 @dataclass(frozen=True)
@@ -79,3 +88,46 @@ def read_run_files(home: Path, group: str | None = None) -> list[WorkerRunFile]:
         if group is None or worker.group == group:
             workers.append(worker)
     return sorted(workers, key=lambda w: w.pid)
+
+
+def stop_workers(home: Path, *, grace_secs: float = 60.0) -> list[str]:
+    """SIGTERM every worker of HOME (as Ctrl-C would), SIGKILL one still up after GRACE_SECS.
+
+    Only processes whose command line is a `primestream worker` are signalled: a pid the
+    system reused for something else is left alone. Returns one line per worker.
+    """
+    lines = []
+    for worker in read_run_files(home):
+        if not _is_worker(worker.pid):
+            remove_run_file(home, worker.pid)
+            continue
+        os.kill(worker.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_secs
+        while _running(worker.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        how = "SIGTERM"
+        if _running(worker.pid):
+            os.kill(worker.pid, signal.SIGKILL)
+            how = "SIGKILL"
+        remove_run_file(home, worker.pid)
+        lines.append(f"worker {worker.group}: stopped (pid {worker.pid}, {how})")
+    return lines
+
+
+def _running(pid: int) -> bool:
+    """Return True while PID runs (a zombie waiting for its parent has finished)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(Path(a.decode(errors="replace")).name == "primestream" for a in argv) and (
+        b"worker" in argv
+    )

@@ -31,6 +31,7 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 from infra.settings import Settings
 
 __all__ = [
+    "SAMPLE_RATIO",
     "TRACEPARENT",
     "Headers",
     "RecordTracer",
@@ -162,12 +163,17 @@ class RecordTracer:
         span = self._tracer.start_span(
             f"send {topic}",
             kind=SpanKind.PRODUCER,
-            attributes=_send_attributes(topic, key, partition),
+            # the ratio travels with the trace: `perf report` scales sampled counts by it
+            attributes={**_send_attributes(topic, key, partition), SAMPLE_RATIO: self._ratio},
         )
         carrier: dict[str, str] = {}
         inject(carrier, context=trace.set_span_in_context(span))
         injected: Headers = [(k, v.encode()) for k, v in carrier.items()]
         return injected, span
+
+
+#: span attribute of a sampled producer span: the share of records the producer traced
+SAMPLE_RATIO = "primestream.sample_ratio"
 
 
 def _send_attributes(topic: str, key: str, partition: int | None) -> dict[str, Any]:

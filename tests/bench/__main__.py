@@ -12,6 +12,7 @@ BENCHES = (
     "bench_signals",
     "bench_latency",
     "bench_backtest",
+    "bench_tracing",
 )
 
 

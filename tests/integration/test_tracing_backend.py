@@ -9,6 +9,7 @@ send → signals → risk → order → fill → position, each span the parent 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,7 +139,11 @@ def _whole(chain: list[TraceSpan]) -> list[TraceSpan]:
 
 
 def test_one_filled_order_has_its_whole_trace_in_zipkin(
-    traced: Scope, zipkin: str, worker: WorkerProcess, tmp_path: Path
+    traced: Scope,
+    zipkin: str,
+    worker: WorkerProcess,
+    tmp_path: Path,
+    tracing_settings: Settings,
 ) -> None:
     quotes_csv = tmp_path / "acme.csv"
     rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
@@ -200,3 +205,23 @@ def test_one_filled_order_has_its_whole_trace_in_zipkin(
     assert taken.tags["order.side"] == "BUY"
     assert fill.tags["fill.id"]
     assert moved.tags["account"] == "default"
+
+    # the performance analyzer reads these traces back: per-stage figures, and its gate
+    perf_env = {**traced.env, "PRIMESTREAM_HOME": str(tracing_settings.home)}
+    perf = dataclasses.replace(traced, env=perf_env)
+    report = json.loads(perf.cli("perf", "report", "--since", "10m", "--json").stdout)
+    stages = {s["stage"]: s for s in report["stages"]}
+    assert report["sample_ratio"] == 1.0, "read from the producer's spans"
+    assert all(stages[s]["spans"] >= 1 for s in _STAGES)
+    assert stages["fill"]["p99_ms"] >= stages["signals"]["p50_ms"] > 0.0
+    strict, lenient = tmp_path / "strict.toml", tmp_path / "lenient.toml"
+    strict.write_text("[perf.targets.fill]\nmax_p99_ms = 0.001\n")
+    lenient.write_text(
+        "[perf.targets.fill]\nmax_p99_ms = 3600000\n[perf.targets.signals]\nmax_p99_ms = 3600000\n"
+    )
+    gated = perf.cli("perf", "report", "--targets", str(strict), "--fail-over-target", check=False)
+    assert gated.returncode == 1
+    assert "OVER TARGET" in gated.stdout
+    assert (
+        perf.cli("perf", "report", "--targets", str(lenient), "--fail-over-target").returncode == 0
+    )

@@ -106,3 +106,19 @@ def test_nearest_rank_percentiles() -> None:
     assert percentile([], 50) is None
     assert percentile([5.0], 99) == 5.0
     assert percentile([float(v) for v in range(1, 101)], 95) == 95.0
+
+
+def test_the_sampling_ratio_comes_from_the_producer_spans_and_the_window_from_the_spans() -> None:
+    from dataclasses import replace
+
+    from consumers.perf import active_window_secs, sample_ratio_of
+    from infra.telemetry import SAMPLE_RATIO
+
+    first, second = _trace(0, 10.0, 50.0), _trace(1, 10.0, 50.0)
+    tagged = [replace(first[0], tags={SAMPLE_RATIO: "0.05"}), *first[1:]]
+    later = [replace(s, start_us=s.start_us + 30_000_000) for s in second]
+
+    assert sample_ratio_of([tagged, later]) == 0.05
+    assert sample_ratio_of([first]) is None
+    assert active_window_secs([tagged, later]) == pytest.approx(30.05)
+    assert active_window_secs([]) == 1.0
