@@ -36,7 +36,16 @@ from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
 from streams.app import app_id
 
-__all__ = ["BacktestFailedError", "BacktestRun", "input_spec", "new_namespace", "run_pipeline"]
+__all__ = [
+    "BacktestFailedError",
+    "BacktestRun",
+    "PipelineInputs",
+    "input_runs",
+    "input_spec",
+    "new_namespace",
+    "run_pipeline",
+    "wait_for_end",
+]
 
 _INPUTS = ("market.quotes", "market.bars", "news.items")
 _POLL_SECS = 0.5
@@ -91,7 +100,7 @@ def _market_rows(spec: str) -> _MarketRows:
     return "market.bars", "Bar", validate_bar, source.records(), source.total
 
 
-def _runs(
+def input_runs(
     market: Iterable[SourceRow], news: Iterable[SourceRow]
 ) -> Iterator[tuple[bool, list[SourceRow]]]:
     """Yield (is_news, rows): the two streams merged by event time, in runs of one kind.
@@ -236,7 +245,7 @@ def run_pipeline(
 
             news = parse_news_source(inputs.news, clock=wall_clock_us).records()
             news_kind = ("news.items", "NewsItem", validate_news)
-            for is_news, run in _runs(rows, news):
+            for is_news, run in input_runs(rows, news):
                 kind = news_kind if is_news else (topic, record, check)
                 _merge_stats(published, kind[0], _publish(runtime, run, kind, len(run)))
                 wait_for_end(

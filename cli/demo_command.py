@@ -171,15 +171,19 @@ def _free_port(preferred: int) -> int:
         return port
 
 
-def _show_endpoints(port: int, tracing: str | None) -> None:
+def _show_endpoints(port: int, tracing: str | None, namespace: str) -> None:
     console.print(Rule("still running"))
     base = f"http://127.0.0.1:{port}"
-    _say(f"worker metrics: [bold]curl {base}/metrics[/bold]   ready: {base}/ready   "
-         f"positions: {base}/positions/")
+    _say(
+        f"worker metrics: [bold]curl {base}/metrics[/bold]   ready: {base}/ready   "
+        f"positions: {base}/positions/"
+    )
     if tracing:
         _say(f"traces: [bold]{ui_url(tracing)}[/bold]")
-    _say("[bold]primestream status[/bold] · [bold]primestream perf report[/bold] · "
-         "[bold]primestream infra down[/bold] stops the worker, Kafka, the registry and Zipkin")
+    _say(
+        f"[bold]primestream status -n {namespace}[/bold] · [bold]primestream perf report[/bold] · "
+        "[bold]primestream infra down[/bold] stops the worker, Kafka, the registry and Zipkin"
+    )
 
 
 def demo_command(
@@ -241,7 +245,7 @@ def demo_command(
             console.print(Rule("one order's trace (Zipkin)"))
             show_order_trace(runtime, tracing)
         if not stop:
-            _show_endpoints(port, tracing)
+            _show_endpoints(port, tracing, settings.namespace)
         finished = True
     finally:
         # Ctrl-C or a failure stops what the demo started; a finished demo leaves it serving.

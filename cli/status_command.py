@@ -69,6 +69,9 @@ def _render(state: GroupState, rows: Sequence[WorkerRow]) -> None:
 
 def status_command(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+    namespace: str = typer.Option(
+        None, "--namespace", "-n", help="Whose workers (default: PRIMESTREAM_NAMESPACE)."
+    ),
 ) -> None:
     """Show every worker of the namespace: members, partitions, lag, readiness, last error."""
     from confluent_kafka.admin import AdminClient
@@ -78,6 +81,8 @@ def status_command(
     from streams.app import app_id
 
     runtime = Runtime()
+    if namespace is not None:
+        runtime = Runtime(runtime.settings.model_copy(update={"namespace": namespace}))
     settings = runtime.settings
     bootstrap = runtime.endpoints.bootstrap_servers
     group = app_id(settings)
@@ -103,5 +108,9 @@ def status_command(
             f"(group state: {state.state.lower()}; start one with `primestream worker`)",
             highlight=False,
         )
+        others = sorted({w.group for w in read_run_files(settings.home)} - {group})
+        if others:
+            names = ", ".join(g.removeprefix("primestream-") for g in others)
+            console.print(f"workers of other namespaces run here: {names} (--namespace NAME)")
         return
     _render(state, rows)
