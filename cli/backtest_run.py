@@ -222,6 +222,9 @@ class PipelineInputs:
     strategies: Path
     worker_log: Path
     stall_timeout_secs: float = 300.0
+    # Publish the market data before the worker starts (benchmarks: the worker's own rate,
+    # not bounded by a producer on the same cores). Not with news, which goes in lockstep.
+    publish_first: bool = False
 
 
 def run_pipeline(
@@ -236,9 +239,15 @@ def run_pipeline(
     apply_all(runtime)
     topic, record, check, rows, total = _market_rows(inputs.market)
     published: dict[str, PublishStats] = {}
+    if inputs.publish_first and inputs.news is not None:
+        raise ValueError("publish_first does not go with news (published in lockstep)")
+    if inputs.publish_first:
+        _merge_stats(published, topic, _publish(runtime, rows, (topic, record, check), total))
     with DemoWorker(runtime, strategies=inputs.strategies, log=inputs.worker_log) as worker:
         worker_started = time.monotonic()
-        if inputs.news is None:
+        if inputs.publish_first:
+            pass
+        elif inputs.news is None:
             _merge_stats(published, topic, _publish(runtime, rows, (topic, record, check), total))
         else:
             from producers.news.sources import parse_news_source

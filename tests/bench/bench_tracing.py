@@ -7,9 +7,12 @@ bundled SMA 10/20 config, N seeded synthetic quotes of 5 symbols) in a fresh nam
 the producer and the worker export to a local Zipkin (the real backend, started here) at
 the variant's sampling ratio: 0 (off: no exporter at all), --ratio, and 1.0 (always on).
 The figure is the worker's processing rate: the records it committed between its first
-commit and the end of the input, over that time (its start-up excluded). Variants run
-round-robin, --repeats times, so the machine's drift hits all of them alike; ratios are of
-medians against "off", measured in the same run.
+commit and the end of the input, over that time (its start-up excluded). Two ways each:
+the producer publishing while the worker runs (the tracing producer then shares the two
+cores with the worker, and can bound it), and "published first" (all quotes in Kafka
+before the worker starts: the worker's own cost of tracing). Variants run round-robin,
+--repeats times, so the machine's drift hits all of them alike; ratios are of medians
+against "tracing off" (concurrent), measured in the same run.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ def _variant_env(ratio: float, zipkin: str) -> dict[str, str]:
     }
 
 
-def _run(base: Settings, ratio: float, zipkin: str, quotes: int, workdir: Path) -> float:
+def _run(
+    base: Settings, ratio: float, zipkin: str, quotes: int, workdir: Path, *, first: bool
+) -> float:
     os.environ.update(_variant_env(ratio, zipkin))  # the worker subprocess reads these
     settings = base.model_copy(
         update={
@@ -61,6 +66,7 @@ def _run(base: Settings, ratio: float, zipkin: str, quotes: int, workdir: Path) 
             EXAMPLES_DIR / "backtest_sma_cross.toml",
             workdir / f"worker-{ratio}.log",
             600.0,
+            publish_first=first,
         ),
         say=lambda _line: None,
         progress=lambda done, _total: marks.append((time.monotonic(), done)),
@@ -92,13 +98,18 @@ def main() -> None:
             base = settings.model_copy(
                 update={"bootstrap_servers": endpoints.bootstrap_servers, "partitions": 2}
             )
-            variants = {"tracing off": 0.0, f"ratio {args.ratio:g}": args.ratio, "always on": 1.0}
+            levels = {"tracing off": 0.0, f"ratio {args.ratio:g}": args.ratio, "always on": 1.0}
+            variants = {
+                f"{name}{suffix}": (ratio, first)
+                for first, suffix in ((False, ""), (True, ", published first"))
+                for name, ratio in levels.items()
+            }
             results = {name: Measurement(name) for name in variants}
             for round_no in range(args.repeats):
-                for name, ratio in variants.items():
-                    rate = _run(base, ratio, zipkin, args.quotes, Path(home))
+                for name, (ratio, first) in variants.items():
+                    rate = _run(base, ratio, zipkin, args.quotes, Path(home), first=first)
                     results[name].rates.append(rate)
-                    print(f"  round {round_no + 1} {name:<14} {rate:>10,.0f} quotes/s", flush=True)
+                    print(f"  round {round_no + 1} {name:<32} {rate:>10,.0f} quotes/s", flush=True)
         finally:
             local.down(settings)
     notes: dict[str, object] = {"quotes": args.quotes, "repeats": args.repeats}
