@@ -23,10 +23,10 @@ from typing import Any
 from confluent_kafka import Producer
 
 from cli.context import Runtime
-from cli.demo_signals import DemoWorker, read_all
+from cli.paper_worker import PaperWorkerProcess
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
-from cli.topic_reading import read_whole_topic
+from cli.topic_reading import read_records, read_whole_topic
 from consumers.end_of_input import InputEnd, write_markers
 from consumers.lag import group_position
 from infra.clients import producer_config
@@ -168,7 +168,7 @@ def _input_end(runtime: Runtime) -> InputEnd:
 def wait_for_end(
     runtime: Runtime,
     end: InputEnd,
-    worker: DemoWorker,
+    worker: PaperWorkerProcess,
     *,
     timeout_secs: float,
     progress: Callable[[int, int], None] | None = None,
@@ -241,21 +241,20 @@ def run_pipeline(
     published: dict[str, PublishStats] = {}
     if inputs.publish_first and inputs.news is not None:
         raise ValueError("publish_first does not go with news (published in lockstep)")
+    market = (topic, record, check)
     if inputs.publish_first:
-        _merge_stats(published, topic, _publish(runtime, rows, (topic, record, check), total))
-    with DemoWorker(runtime, strategies=inputs.strategies, log=inputs.worker_log) as worker:
+        _merge_stats(published, topic, _publish(runtime, rows, market, total))
+    with PaperWorkerProcess(runtime, strategies=inputs.strategies, log=inputs.worker_log) as worker:
         worker_started = time.monotonic()
-        if inputs.publish_first:
-            pass
-        elif inputs.news is None:
-            _merge_stats(published, topic, _publish(runtime, rows, (topic, record, check), total))
-        else:
+        if inputs.news is None and not inputs.publish_first:
+            _merge_stats(published, topic, _publish(runtime, rows, market, total))
+        elif inputs.news is not None:
             from producers.news.sources import parse_news_source
 
             news = parse_news_source(inputs.news, clock=wall_clock_us).records()
             news_kind = ("news.items", "NewsItem", validate_news)
             for is_news, run in input_runs(rows, news):
-                kind = news_kind if is_news else (topic, record, check)
+                kind = news_kind if is_news else market
                 _merge_stats(published, kind[0], _publish(runtime, run, kind, len(run)))
                 wait_for_end(
                     runtime,
@@ -293,24 +292,17 @@ def _ends_now(runtime: Runtime) -> InputEnd:
 
     No marker: used between the runs of a news backtest, where more input follows.
     """
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(
-        {"bootstrap.servers": runtime.endpoints.bootstrap_servers, "group.id": "primestream-ends"}
-    )
-    try:
-        ends = {}
-        for name in _INPUTS:
-            topic = runtime.settings.topic(name)
-            for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-                _low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                if high > 0:
-                    ends[(topic, p)] = high - 1
-        return InputEnd(ends)
-    finally:
-        consumer.close()
+    topics = [runtime.settings.topic(t) for t in _INPUTS]
+    for _attempt in range(20):
+        position = group_position(
+            runtime.endpoints.bootstrap_servers, app_id(runtime.settings), topics
+        )
+        if position is not None:
+            return InputEnd({tp: end - 1 for tp, (_, end) in position.items() if end > 0})
+        time.sleep(_POLL_SECS)  # the group coordinator is still loading
+    raise BacktestFailedError("the broker did not say where the input topics end")
 
 
 def _count(runtime: Runtime, name: str) -> int:
     """Return how many records the namespace's NAME topic holds (committed ones)."""
-    return len(read_all(runtime, name))
+    return len(read_records(runtime, runtime.settings.topic(name)))

@@ -15,8 +15,9 @@ from rich.rule import Rule
 from rich.table import Table
 
 from cli.context import Runtime, console
-from cli.demo_signals import DemoWorker, show_signals, show_trading
-from cli.demo_tracing import backend_address, exported, show_order_trace, traced
+from cli.demo_signals import show_signals, show_trading
+from cli.demo_tracing import exported, show_order_trace, traced
+from cli.paper_worker import PaperWorkerProcess
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
 from consumers.render import records_table
@@ -214,7 +215,7 @@ def demo_command(
             if service.running:
                 product = _PRODUCTS.get(service.name, service.name)
                 _say(f"[bold]{product} {service.version or ''}[/bold] at {service.address}")
-        tracing = backend_address(settings) if settings.tracing_backend else None
+        tracing = local.tracing_address(settings) if settings.tracing_backend else None
         settings = traced(settings, tracing) if tracing else settings
         runtime = Runtime(settings)
         _say(f"namespace [bold]{settings.namespace}[/bold] (set PRIMESTREAM_NAMESPACE to choose)")
@@ -224,7 +225,7 @@ def demo_command(
         log = settings.home / "logs" / f"worker-{settings.namespace}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         _say(f"worker log: {log}")
-        demo_worker = DemoWorker(runtime, web_port=port, keep=not stop, log=log)
+        demo_worker = PaperWorkerProcess(runtime, web_port=port, keep=not stop, log=log)
         with exported(settings), demo_worker as worker:
             results = []
             for kind, spec in _inputs(quotes):

@@ -20,7 +20,6 @@ from rich.table import Table
 from cli.context import Runtime, console
 from consumers.render import Received
 from consumers.tail import TailRequest, tail
-from infra import local
 from infra.clients import consumer_config
 from infra.settings import Settings
 from infra.telemetry import parse_traceparent
@@ -30,7 +29,6 @@ from infra.tracing_backend import spans_url, trace_ui_url, ui_url
 __all__ = [
     "DEMO_SAMPLE_RATIO",
     "ORDER_STAGES",
-    "backend_address",
     "exported",
     "order_trace",
     "show_order_trace",
@@ -50,14 +48,6 @@ _SHOWN_TAGS = ("symbol", "strategy", "order.id")
 
 def _say(line: str) -> None:
     console.print(f"[dim]·[/dim] {line}", highlight=False)
-
-
-def backend_address(settings: Settings) -> str | None:
-    """Return the URL of the running local tracing backend of `settings.home`, else None."""
-    for service in local.status(settings):
-        if service.name == "tracing" and service.running:
-            return service.address
-    return None
 
 
 def traced(settings: Settings, address: str) -> Settings:

@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from cli.context import console, fail
-from cli.demo_tracing import backend_address
 from consumers.perf import (
     StageFigures,
     active_window_secs,
@@ -20,6 +19,7 @@ from consumers.perf import (
     sample_ratio_of,
     stage_figures,
 )
+from infra import local
 from infra.settings import get_settings
 from infra.trace_reader import TraceSpan, parse_zipkin_trace
 
@@ -126,7 +126,7 @@ def report_command(
         stage_targets = load_targets(targets)
     except (ValueError, OSError) as exc:
         fail(str(exc))
-    address = backend_address(settings)
+    address = local.tracing_address(settings)
     if address is None:
         fail("no local tracing backend runs: `primestream infra up --tracing` (or `make demo`)")
     try:

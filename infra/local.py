@@ -37,6 +37,7 @@ __all__ = [
     "save_state",
     "state_path",
     "status",
+    "tracing_address",
     "up",
 ]
 
@@ -218,6 +219,14 @@ def down(settings: Settings, *, progress: Progress | None = None) -> list[str]:
             if progress is not None and found:
                 progress(found[-1])
     return lines
+
+
+def tracing_address(settings: Settings) -> str | None:
+    """Return the URL of the running local tracing backend of `settings.home`, else None."""
+    for service in status(settings):
+        if service.name == "tracing" and service.running:
+            return service.address
+    return None
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
