@@ -54,6 +54,7 @@ PUBLIC = {
         "load_state",
         "save_state",
         "state_path",
+        "tracing_address",
     },
     "infra.topics": {"ExistingTopic", "TopicAction", "TopicSpec", "plan_topics", "topic_specs"},
     "producers.publisher": {"Pacer", "PublishStats", "Publisher"},
