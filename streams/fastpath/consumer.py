@@ -268,8 +268,11 @@ class FastConsumer(_aiokafka_driver.Consumer):
     def forget_stores(self, partitions: set[int], why: str) -> None:
         """Delete the local table stores of PARTITIONS, to be rebuilt from the changelogs.
 
-        Recovery reads committed changelog records only, so no aborted write survives.
+        Recovery reads committed changelog records only, so no aborted write survives. Its
+        remembered offset of a partition the worker keeps through a rebalance is dropped
+        too: recovery would otherwise resume there, into the empty store (state lost).
         """
+        recovery = getattr(self.app.tables, "_recovery", None)
         for table in self.app.tables.values():
             store = table.data
             path_of = getattr(store, "partition_path", None)
@@ -278,6 +281,8 @@ class FastConsumer(_aiokafka_driver.Consumer):
             for partition in partitions:
                 store._dbs.pop(partition, None)
                 shutil.rmtree(path_of(partition), ignore_errors=True)
+                if recovery is not None:
+                    recovery.revoke(TP(table.changelog_topic.get_topic_name(), partition))
                 self.log.info(
                     "partition %d %s: %s rebuilt from its changelog", partition, why, table.name
                 )

@@ -234,3 +234,31 @@ def test_an_open_transaction_with_nothing_sent_just_carries_on() -> None:
 
 def test_a_closed_transaction_is_begun_as_faust_does() -> None:
     assert _begin_again(_Txn(open_=False, sent=False)) == (["begin"], [])
+
+
+class _Tables(dict[str, object]):
+    """faust's TableManager as forget_stores sees it: tables by name, and its recovery."""
+
+    def __init__(self, tables: dict[str, object], recovery: object) -> None:
+        super().__init__(tables)
+        self._recovery = recovery
+
+
+def test_a_forgotten_store_is_recovered_from_the_changelogs_start(tmp_path: Path) -> None:
+    """A kept partition's recovery offset must go with its store, or recovery resumes there."""
+    from faust.tables.recovery import Recovery
+
+    consumer = _consumer()
+    revoked: list[TP] = []
+    recovery = SimpleNamespace(revoke=revoked.append)
+    store = SimpleNamespace(_dbs={0: object()}, partition_path=lambda p: tmp_path / f"s-{p}.db")
+    (tmp_path / "s-0.db").mkdir()
+    changelog = SimpleNamespace(get_topic_name=lambda: "app-positions-changelog")
+    table = SimpleNamespace(data=store, name="positions", changelog_topic=changelog)
+    consumer.app = SimpleNamespace(tables=_Tables({"positions": table}, recovery))  # type: ignore[assignment]
+
+    consumer.forget_stores({0}, "had a transaction aborted")
+
+    assert revoked == [TP("app-positions-changelog", 0)]
+    assert not (tmp_path / "s-0.db").exists()
+    assert hasattr(Recovery, "revoke"), "faust's Recovery still drops a partition's offsets so"
