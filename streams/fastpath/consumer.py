@@ -184,7 +184,7 @@ class FastConsumer(_aiokafka_driver.Consumer):
                 return
             await buf.idle.wait()  # the buffer's own task is publishing one: let it land
 
-    async def _revoke_barrier(self) -> None:
+    async def _revoke_barrier(self) -> bool:
         """Let the batch in flight finish, then make every batch fetched so far stale.
 
         faust commits and ends the partitions' transactions while it handles the
@@ -200,12 +200,25 @@ class FastConsumer(_aiokafka_driver.Consumer):
             reason = f"a batch was still in flight {COMMIT_TIMEOUT_SECS:.0f} s into a rebalance"
             self.log.error(reason)
             await self.app.crash(RuntimeError(reason))
-            return
+            return False
         try:
             self._revokes += 1
             self.stop_flow()
         finally:
             lock.release()
+        return True
+
+    async def _commit_processed(self) -> None:
+        """Commit what was processed, and end the transactions, before a revocation.
+
+        faust means to do this too, but its revocation commit runs after it has dropped
+        the revoked partitions' acks (all of them: the rebalance is eager), so it commits
+        nothing. Every transaction then stayed open: a partition that moved was done again
+        from its last commit by the next owner, and one kept had its transaction aborted
+        at the assignment (see FastProducer.maybe_begin_transaction) and its stores
+        rebuilt. Kafka Streams commits at this point as well.
+        """
+        await self.force_commit(start_new_transaction=False)
 
     # ---------------------------------------------------------------- acking
     def ack_batch(self, message: BatchMessage, upto: int | None = None) -> bool:
@@ -289,7 +302,8 @@ class FastConsumer(_aiokafka_driver.Consumer):
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         if self.in_transaction and revoked and not self.app.should_stop:
-            await self._revoke_barrier()
+            if await self._revoke_barrier():
+                await self._commit_processed()
         for tp in revoked:
             self._spans.pop(tp, None)
             self._span_base.pop(tp, None)

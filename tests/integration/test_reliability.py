@@ -45,7 +45,7 @@ from streams.risk.processing import RiskProcessor
 from streams.signals.processing import SignalProcessor
 from streams.strategies import load_config
 from tests.integration.conftest import Scope
-from tests.kit.topics import RawMessage, read_raw, read_topic
+from tests.kit.topics import RawMessage, read_raw, read_topic, wait_settled
 from tests.kit.waiting import eventually
 from tests.kit.worker import CLI, WorkerProcess
 
@@ -192,6 +192,8 @@ def _offline_fills(scope: Scope, config: Path, quotes: list[RawMessage]) -> list
 
 
 def _check_exactly_once(scope: Scope, config: Path) -> dict[str, int]:
+    outputs = [scope.topic(name) for name in ("fills", "positions", "orders", "deadletter")]
+    wait_settled(scope.runtime, outputs)  # the last transactions' markers have all landed
     fills = [r.value for r in read_topic(scope.runtime, scope.topic("fills"), idle_secs=2.0)]
     positions = read_topic(scope.runtime, scope.topic("positions"), idle_secs=2.0)
     quotes = read_raw(scope.runtime, scope.topic("market.quotes"))
@@ -201,7 +203,9 @@ def _check_exactly_once(scope: Scope, config: Path) -> dict[str, int]:
     # 1. The fills of an uninterrupted run: none missing, none twice.
     expected = _offline_fills(scope, config, quotes)
     assert len(ids) == len(set(ids)), "a read_committed reader sees every fill once"
-    assert sorted(ids) == sorted(f["id"] for f in expected)
+    missing = sorted({f["id"] for f in expected} - set(ids))
+    extra = sorted(set(ids) - {f["id"] for f in expected})
+    assert (missing, extra) == ([], []), _diagnosis(missing, extra, expected, fills)
     by_id = {f["id"]: f for f in expected}
     assert all(f == by_id[f["id"]] for f in fills if f)
 
@@ -240,6 +244,21 @@ def _check_exactly_once(scope: Scope, config: Path) -> dict[str, int]:
     assert not reasons, f"dead letters: {reasons.most_common(5)}"
     assert sum(len(v) for v in applied.values()) == len(fills)
     return {"fills": len(fills), "orders": len(read_topic(scope.runtime, scope.topic("orders")))}
+
+
+def _diagnosis(
+    missing: list[str], extra: list[str], expected: list[dict[str, Any]], fills: list[Any]
+) -> str:
+    """Say which fills differ and where they sit, for a failure read from CI output only."""
+    lines = [f"{len(missing)} fills missing, {len(extra)} unexpected"]
+    by_id = {f["id"]: f for f in expected} | {f["id"]: f for f in fills if f}
+    for fill_id in (missing + extra)[:20]:
+        fill = by_id[fill_id]
+        when = fill["ts_event_us"]
+        lines.append(f"  {fill_id}: {fill['symbol']} {fill['side']} {fill['qty']} at {when}")
+    last = max((f["ts_event_us"] for f in fills if f), default=None)
+    lines.append(f"  last fill seen at {last}; fills seen {len(fills)}, expected {len(expected)}")
+    return "\n".join(lines)
 
 
 def _save(name: str, figures: dict[str, Any]) -> None:

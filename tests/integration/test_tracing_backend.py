@@ -156,7 +156,7 @@ def test_one_filled_order_has_its_whole_trace_in_zipkin(
     worker.start()
 
     fills = eventually(
-        lambda: read_raw(traced.runtime, traced.topic("fills"), idle_secs=1.0),
+        lambda: read_raw(traced.runtime, traced.topic("fills")),
         timeout=120,
         message="a fill",
     )
@@ -166,9 +166,9 @@ def test_one_filled_order_has_its_whole_trace_in_zipkin(
         timeout=30,
         message="the order's trace in Zipkin",
     )
-    quotes = read_raw(traced.runtime, traced.topic("market.quotes"), idle_secs=0.5)
-    (order,) = read_raw(traced.runtime, traced.topic("orders"), idle_secs=0.5)
-    position = read_raw(traced.runtime, traced.topic("positions"), idle_secs=0.5)[0]  # then marks
+    quotes = read_raw(traced.runtime, traced.topic("market.quotes"))
+    (order,) = read_raw(traced.runtime, traced.topic("orders"))
+    position = read_raw(traced.runtime, traced.topic("positions"))[0]  # then marks
 
     # the stages, in causal and time order, each the parent of the next
     assert [stage_of(s) for s in chain] == _STAGES

@@ -87,6 +87,22 @@ def test_a_rebalance_makes_every_batch_fetched_before_it_stale() -> None:
     assert not consumer.flow_active
 
 
+def test_a_revocation_commits_what_was_processed_before_it_is_forgotten() -> None:
+    consumer = _consumer()
+    consumer.in_transaction = True
+    consumer._spans[_TP].append((0, 9))
+    commits: list[tuple[dict[TP, list[tuple[int, int]]], bool]] = []
+
+    async def force_commit(topics: object = None, start_new_transaction: bool = True) -> bool:
+        commits.append(({tp: list(s) for tp, s in consumer._spans.items()}, start_new_transaction))
+        return True
+
+    consumer.force_commit = force_commit
+    asyncio.run(consumer.on_partitions_revoked({_TP}))
+    assert commits == [({_TP: [(0, 9)]}, False)], "committed, transactions ended, then forgotten"
+    assert not consumer._spans.get(_TP)
+
+
 def test_a_tainted_consumer_commits_nothing() -> None:
     consumer = _consumer()
     consumer.tainted = "half a batch in the transaction"
