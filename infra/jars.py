@@ -7,6 +7,7 @@ settings' `dist_dir` (outside the repository, shared by every infra home), so a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -14,7 +15,8 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.exceptions import JarResolutionError
@@ -33,12 +35,40 @@ Progress = Callable[[str], None]
 
 KAFKA_POM = Path(__file__).parent / "jvm" / "pom.xml"
 APICURIO_VERSION = "3.3.3"
-_APICURIO_ARTIFACT = f"io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all"
 ZIPKIN_VERSION = "3.6.1"
-_ZIPKIN_ARTIFACT = f"io.zipkin:zipkin-server:{ZIPKIN_VERSION}:jar:exec"
 _UNPACKED_MARK = ".unpacked"
 _MVN_TIMEOUT_SECS = 1800.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class _MavenFile:
+    """One file to fetch from Maven Central, and the words for it in progress and errors."""
+
+    coordinates: str  # group:artifact:version:type:classifier
+    product: str  # "Zipkin server 3.6.1": "fetching <product> from Maven Central…"
+    what: str  # "jar": "mvn failed resolving the <product> <what>"
+    kind: str  # "jar": "mvn dependency:copy left no <kind> in …"
+    pattern: str  # the fetched file's name, as a glob
+    scratch_prefix: str  # of the scratch directory it is fetched into
+
+
+_APICURIO = _MavenFile(
+    coordinates=f"io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all",
+    product=f"Apicurio Registry {APICURIO_VERSION}",
+    what="app",
+    kind="archive",
+    pattern="*.tar.gz",
+    scratch_prefix="apicurio-",
+)
+_ZIPKIN = _MavenFile(
+    coordinates=f"io.zipkin:zipkin-server:{ZIPKIN_VERSION}:jar:exec",
+    product=f"Zipkin server {ZIPKIN_VERSION}",
+    what="jar",
+    kind="jar",
+    pattern="*.jar",
+    scratch_prefix="zipkin-",
+)
 
 
 def _say(progress: Progress | None, line: str) -> None:
@@ -118,6 +148,28 @@ def kafka_jar_version(classpath: Sequence[Path]) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _fetched(home: Path, wanted: _MavenFile, progress: Progress | None) -> Iterator[Path]:
+    """Yield WANTED as `mvn dependency:copy` fetched it into a scratch directory under HOME.
+
+    The scratch directory (and whatever is left in it) is removed on exit: move what is
+    kept out of it, so that a half-written or half-unpacked file is never used.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    _say(progress, f"fetching {wanted.product} from Maven Central… (once)")
+    with tempfile.TemporaryDirectory(prefix=wanted.scratch_prefix, dir=home) as scratch_dir:
+        scratch = Path(scratch_dir)
+        _mvn(
+            ["dependency:copy", f"-Dartifact={wanted.coordinates}", f"-DoutputDirectory={scratch}"],
+            cwd=scratch,
+            what=f"the {wanted.product} {wanted.what}",
+        )
+        found = sorted(scratch.glob(wanted.pattern))
+        if not found:
+            raise JarResolutionError(f"mvn dependency:copy left no {wanted.kind} in {scratch}")
+        yield found[0]
+
+
 def apicurio_app(home: Path, *, progress: Progress | None = None) -> Path:
     """Return `<home>/apicurio-<version>/`, fetching and unpacking the app on first use.
 
@@ -127,27 +179,16 @@ def apicurio_app(home: Path, *, progress: Progress | None = None) -> Path:
     target = home / f"apicurio-{APICURIO_VERSION}"
     if (target / _UNPACKED_MARK).is_file() and (target / "quarkus-run.jar").is_file():
         return target
-    home.mkdir(parents=True, exist_ok=True)
-    _say(progress, f"fetching Apicurio Registry {APICURIO_VERSION} from Maven Central… (once)")
-    with tempfile.TemporaryDirectory(prefix="apicurio-", dir=home) as scratch_dir:
-        scratch = Path(scratch_dir)
-        _mvn(
-            ["dependency:copy", f"-Dartifact={_APICURIO_ARTIFACT}", f"-DoutputDirectory={scratch}"],
-            cwd=scratch,
-            what=f"the Apicurio Registry {APICURIO_VERSION} app",
-        )
-        archives = sorted(scratch.glob("*.tar.gz"))
-        if not archives:
-            raise JarResolutionError(f"mvn dependency:copy left no archive in {scratch}")
+    with _fetched(home, _APICURIO, progress) as archive_path:
         _say(progress, f"unpacking Apicurio Registry into {target}…")
-        unpacked = scratch / "app"
+        unpacked = archive_path.parent / "app"
         try:
-            with tarfile.open(archives[0]) as archive:
+            with tarfile.open(archive_path) as archive:
                 archive.extractall(unpacked, filter="data")
         except (OSError, tarfile.TarError) as exc:
-            raise JarResolutionError(f"cannot unpack {archives[0].name}: {exc}") from exc
+            raise JarResolutionError(f"cannot unpack {archive_path.name}: {exc}") from exc
         if not (unpacked / "quarkus-run.jar").is_file():
-            raise JarResolutionError(f"{archives[0].name} holds no quarkus-run.jar")
+            raise JarResolutionError(f"{archive_path.name} holds no quarkus-run.jar")
         (unpacked / _UNPACKED_MARK).write_text(APICURIO_VERSION)
         if target.exists():
             shutil.rmtree(target)
@@ -164,17 +205,6 @@ def zipkin_jar(home: Path, *, progress: Progress | None = None) -> Path:
     target = home / f"zipkin-server-{ZIPKIN_VERSION}-exec.jar"
     if target.is_file():
         return target
-    home.mkdir(parents=True, exist_ok=True)
-    _say(progress, f"fetching Zipkin server {ZIPKIN_VERSION} from Maven Central… (once)")
-    with tempfile.TemporaryDirectory(prefix="zipkin-", dir=home) as scratch_dir:
-        scratch = Path(scratch_dir)
-        _mvn(
-            ["dependency:copy", f"-Dartifact={_ZIPKIN_ARTIFACT}", f"-DoutputDirectory={scratch}"],
-            cwd=scratch,
-            what=f"the Zipkin server {ZIPKIN_VERSION} jar",
-        )
-        jars = sorted(scratch.glob("*.jar"))
-        if not jars:
-            raise JarResolutionError(f"mvn dependency:copy left no jar in {scratch}")
-        jars[0].replace(target)
+    with _fetched(home, _ZIPKIN, progress) as jar:
+        jar.replace(target)
     return target
