@@ -28,6 +28,7 @@ __all__ = [
     "JavaRuntime",
     "ServiceRecord",
     "StopResult",
+    "cmdline",
     "file_size",
     "find_java",
     "find_marked_pids",
@@ -209,7 +210,8 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def _cmdline(pid: int, proc_root: Path) -> list[str]:
+def cmdline(pid: int, proc_root: Path = PROC_ROOT) -> list[str]:
+    """Return PID's command line, one string an argument ([] when PID is gone or unreadable)."""
     try:
         raw = (proc_root / str(pid) / "cmdline").read_bytes()
     except OSError:
@@ -229,7 +231,7 @@ def _is_zombie(pid: int, proc_root: Path) -> bool:
 def is_alive(pid: int, markers: Sequence[str], proc_root: Path = PROC_ROOT) -> bool:
     """Return True when PID runs a java whose command line holds every one of MARKERS."""
     _reap(pid)
-    argv = _cmdline(pid, proc_root)
+    argv = cmdline(pid, proc_root)
     if not argv or Path(argv[0]).name != "java" or _is_zombie(pid, proc_root):
         return False
     return all(marker in argv for marker in markers)

@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from infra.process import cmdline
+
 __all__ = [
     "WorkerRunFile",
     "pid_alive",
@@ -124,10 +126,5 @@ def _running(pid: int) -> bool:
 
 
 def _is_worker(pid: int) -> bool:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(Path(a.decode(errors="replace")).name == "primestream" for a in argv) and (
-        b"worker" in argv
-    )
+    argv = cmdline(pid)
+    return any(Path(arg).name == "primestream" for arg in argv) and "worker" in argv
