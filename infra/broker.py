@@ -12,8 +12,6 @@ import re
 import secrets
 import subprocess
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -21,19 +19,8 @@ from confluent_kafka.admin import AdminClient
 
 from infra.exceptions import BrokerStartError
 from infra.jars import kafka_classpath, kafka_jar_version
-from infra.process import (
-    JavaRuntime,
-    ServiceRecord,
-    file_size,
-    find_java,
-    has_exited,
-    marker_args,
-    pick_free_port,
-    port_in_use,
-    spawn_detached,
-    stop_process,
-    tail,
-)
+from infra.jvm_service import LOOPBACK, LocalJvmService, Progress
+from infra.process import JavaRuntime, ServiceRecord
 from infra.settings import Settings
 
 __all__ = [
@@ -45,10 +32,7 @@ __all__ = [
     "render_server_properties",
 ]
 
-Progress = Callable[[str], None]
-
 KAFKA_MIN_JAVA = 17
-_HOST = "127.0.0.1"
 _VERSION_LINE = re.compile(r"Kafka version: (\S+)")
 
 
@@ -63,9 +47,9 @@ def render_server_properties(
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
-        "controller.quorum.voters": f"1@{_HOST}:{controller_port}",
-        "listeners": f"PLAINTEXT://{_HOST}:{port},CONTROLLER://{_HOST}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{_HOST}:{port}",
+        "controller.quorum.voters": f"1@{LOOPBACK}:{controller_port}",
+        "listeners": f"PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -131,6 +115,18 @@ def parse_kafka_version(log_text: str) -> str | None:
     return found[-1] if found else None
 
 
+def _probe_client(bootstrap: str) -> AdminClient:
+    return AdminClient(
+        {
+            "bootstrap.servers": bootstrap,
+            # The probe expects refused connections at first: keep librdkafka quiet.
+            "log_level": 0,
+            "reconnect.backoff.ms": 100,
+            "reconnect.backoff.max.ms": 500,
+        }
+    )
+
+
 def _metadata_ok(admin: AdminClient) -> bool:
     try:
         metadata = admin.list_topics(timeout=1.0)
@@ -139,33 +135,18 @@ def _metadata_ok(admin: AdminClient) -> bool:
     return bool(metadata.brokers)
 
 
-class LocalKafka:
+class LocalKafka(LocalJvmService):
     """Start, probe and stop the local broker of `settings.home`."""
 
+    name = "kafka"
+    noun = "Kafka"
+    title = "Kafka"
+    error = BrokerStartError
+
     def __init__(self, settings: Settings, *, progress: Progress | None = None) -> None:
-        self._settings = settings
-        self._progress = progress
-        self.dir = settings.home / "kafka"
-        self.log_path = self.dir / "kafka.log"
+        super().__init__(settings, progress=progress)
         self.out_path = self.dir / "kafka.out"
-        self.markers = tuple(marker_args(settings.home, "kafka"))
-
-    def _say(self, line: str) -> None:
-        if self._progress is not None:
-            self._progress(line)
-
-    def _ports(self) -> tuple[int, int]:
-        port = self._settings.kafka_port
-        if port and port_in_use(port, _HOST):
-            raise BrokerStartError(
-                f"port {port} on {_HOST} is taken (another broker?): stop it, or set "
-                "PRIMESTREAM_KAFKA_PORT=0 for any free port"
-            )
-        port = port or pick_free_port(_HOST)
-        controller_port = pick_free_port(_HOST)
-        while controller_port == port:
-            controller_port = pick_free_port(_HOST)
-        return port, controller_port
+        self.console_path = self.out_path
 
     def _cluster_id(self) -> str:
         path = self.dir / "cluster.id"
@@ -203,15 +184,11 @@ class LocalKafka:
         Raises BrokerStartError (with the log's tail) when the JVM dies or does not answer
         within `settings.start_timeout_secs`; a JVM that did not come up is stopped.
         """
-        java = find_java(
-            self._settings.java_home,
-            min_major=KAFKA_MIN_JAVA,
-            purpose="Kafka 4",
-            error=BrokerStartError,
-        )
+        java = self._java(KAFKA_MIN_JAVA, "Kafka 4")
         jars = kafka_classpath(self._settings.dist_dir, progress=self._progress)
         classpath = os.pathsep.join(str(jar) for jar in jars)
-        port, controller_port = self._ports()
+        port = self._claim_port(self._settings.kafka_port, rival="broker")
+        controller_port = self._spare_port(port)
         data_dir = self.dir / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "server.properties").write_text(
@@ -224,58 +201,28 @@ class LocalKafka:
         )
         (self.dir / "log4j2.xml").write_text(render_log4j2_config(self.log_path))
         self._format(java, classpath, data_dir)
-        heap_mb = self._settings.kafka_heap_mb
-        argv = [
-            str(java.path),
-            f"-Xms{min(256, heap_mb)}m",
-            f"-Xmx{heap_mb}m",
-            "-XX:+UseSerialGC",
-            "-Xshare:auto",
-            "-XX:+ExitOnOutOfMemoryError",
-            *self.markers,
-            *self._jvm_base(java, classpath)[1:],
-            "kafka.Kafka",
-            str(self.dir / "server.properties"),
-        ]
-        self._say(f"starting Kafka (Java {java.major}) on {_HOST}:{port}…")
-        started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        offsets = (file_size(self.out_path), file_size(self.log_path))
-        pid = spawn_detached(argv, log_path=self.out_path, cwd=self.dir)
-        self._wait_ready(pid, f"{_HOST}:{port}", offsets)
-        return ServiceRecord(
-            name="kafka",
-            pid=pid,
-            address=f"{_HOST}:{port}",
+        argv = self._jvm_argv(
+            java,
+            heap_mb=self._settings.kafka_heap_mb,
+            initial_heap_mb=256,
+            c1_only=False,
+            args=[
+                *self._jvm_base(java, classpath)[1:],
+                "kafka.Kafka",
+                str(self.dir / "server.properties"),
+            ],
+        )
+        bootstrap = f"{LOOPBACK}:{port}"
+        self._say(f"starting Kafka (Java {java.major}) on {bootstrap}…")
+        launch = self._spawn(argv)
+        admin = _probe_client(bootstrap)
+        self._wait_ready(launch, bootstrap, lambda: _metadata_ok(admin))
+        version = self._running_version(launch.log_offsets[self.log_path])
+        return self._record(
+            launch,
+            address=bootstrap,
             ports={"kafka": port, "controller": controller_port},
-            started_at=started_at,
-            log_path=self.log_path,
-            version=self._running_version(offsets[1]) or kafka_jar_version(jars),
-            markers=self.markers,
-        )
-
-    def _wait_ready(self, pid: int, bootstrap: str, offsets: tuple[int, int]) -> None:
-        admin = AdminClient(
-            {
-                "bootstrap.servers": bootstrap,
-                # The probe expects refused connections at first: keep librdkafka quiet.
-                "log_level": 0,
-                "reconnect.backoff.ms": 100,
-                "reconnect.backoff.max.ms": 500,
-            }
-        )
-        deadline = time.monotonic() + self._settings.start_timeout_secs
-        while time.monotonic() < deadline:
-            if has_exited(pid):
-                raise BrokerStartError(
-                    f"the Kafka JVM (pid {pid}) exited:\n{self._log_tails(offsets)}"
-                )
-            if _metadata_ok(admin):
-                return
-            time.sleep(0.2)
-        result = stop_process(pid, self.markers, grace_secs=10.0)
-        raise BrokerStartError(
-            f"Kafka did not answer on {bootstrap} within {self._settings.start_timeout_secs:.0f} s "
-            f"({result.describe('kafka')}):\n{self._log_tails(offsets)}"
+            version=version or kafka_jar_version(jars),
         )
 
     def _running_version(self, log_offset: int) -> str | None:
@@ -291,15 +238,3 @@ class LocalKafka:
             if version is not None or time.monotonic() >= deadline:
                 return version
             time.sleep(0.2)
-
-    def _log_tails(self, offsets: tuple[int, int]) -> str:
-        paths = (self.out_path, self.log_path)
-        parts = [
-            f"--- {path} ---\n{tail(path, 20, start=start)}"
-            for path, start in zip(paths, offsets, strict=True)
-        ]
-        return "\n".join(parts)
-
-    def stop(self, record: ServiceRecord) -> str:
-        """Stop the broker of RECORD (SIGTERM, then SIGKILL after ~30 s); return what happened."""
-        return stop_process(record.pid, record.markers).describe("kafka")
