@@ -28,7 +28,7 @@ browser:
 demo: setup
 	$(BIN)/primestream demo
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/pytest tests/unit tests/integration -m "not rebalance"
 
 unit: $(STAMP)
@@ -48,6 +48,7 @@ bench: setup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:

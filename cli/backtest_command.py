@@ -142,7 +142,12 @@ def backtest_command(
     )
     console.print(_counts(run))
     console.print(summary_table(report))
-    console.print(f"report: [bold]{out / 'report.html'}[/bold] (and report.json, trades.parquet, "
-                  "equity.parquet, equity.png)", highlight=False)
-    _say(f"the namespace's topics stay for inspection: primestream namespaces delete "
-         f"{settings.namespace}")
+    console.print(
+        f"report: [bold]{out / 'report.html'}[/bold] (and report.json, trades.parquet, "
+        "equity.parquet, equity.png)",
+        highlight=False,
+    )
+    _say(
+        f"the namespace's topics stay for inspection: primestream namespaces delete "
+        f"{settings.namespace}"
+    )

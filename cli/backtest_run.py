@@ -147,9 +147,7 @@ def _merge_stats(into: dict[str, PublishStats], topic: str, stats: PublishStats)
 
 
 def _committed(runtime: Runtime, topics: list[str]) -> dict[tuple[str, int], int] | None:
-    position = group_position(
-        runtime.endpoints.bootstrap_servers, app_id(runtime.settings), topics
-    )
+    position = group_position(runtime.endpoints.bootstrap_servers, app_id(runtime.settings), topics)
     return None if position is None else {tp: c for tp, (c, _end) in position.items()}
 
 

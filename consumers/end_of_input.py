@@ -35,9 +35,7 @@ class InputEnd:
         COMMITTED maps (topic, partition) to the group's committed offset (the next offset
         it would read); a partition it never committed counts as 0.
         """
-        return sum(
-            max(0, marker + 1 - committed.get(tp, 0)) for tp, marker in self.markers.items()
-        )
+        return sum(max(0, marker + 1 - committed.get(tp, 0)) for tp, marker in self.markers.items())
 
     def reached(self, committed: Mapping[TopicPartitionKey, int]) -> bool:
         """Return True once the group has committed past every marker."""
@@ -69,7 +67,10 @@ def write_markers(
     wanted = list(partitions)
     for topic, partition in wanted:
         producer.produce(
-            topic, value=b"", partition=partition, headers=[(END_OF_STREAM, b"1")],
+            topic,
+            value=b"",
+            partition=partition,
+            headers=[(END_OF_STREAM, b"1")],
             on_delivery=delivered,
         )
     left = producer.flush(timeout_secs)

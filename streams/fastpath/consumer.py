@@ -301,9 +301,9 @@ class FastConsumer(_aiokafka_driver.Consumer):
                 )
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
-        if self.in_transaction and revoked and not self.app.should_stop:
-            if await self._revoke_barrier():
-                await self._commit_processed()
+        stopping = self.app.should_stop
+        if self.in_transaction and revoked and not stopping and await self._revoke_barrier():
+            await self._commit_processed()
         for tp in revoked:
             self._spans.pop(tp, None)
             self._span_base.pop(tp, None)

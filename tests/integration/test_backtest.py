@@ -53,9 +53,7 @@ class Backtest:
 
 def run_backtest(scope: Scope, out: Path, *args: str, name: str = "bt") -> Backtest:
     namespace = f"{scope.namespace}{name}"
-    done = scope.cli(
-        "backtest", "--out", str(out), "--namespace", namespace, *args, timeout=900
-    )
+    done = scope.cli("backtest", "--out", str(out), "--namespace", namespace, *args, timeout=900)
     return Backtest(scope, namespace, out, done.stdout)
 
 

@@ -38,10 +38,14 @@ def goldens() -> list[Golden]:
     for path in sorted(GOLDEN_DIR.glob("*.json")):
         spec = json.loads(path.read_text())
         args = (
-            "--data", spec["data"],
-            "--strategies", str(EXAMPLES_DIR / spec["strategies"]),
-            "--capital", str(spec["capital"]),
-            "--periods-per-year", str(spec["periods_per_year"]),
+            "--data",
+            spec["data"],
+            "--strategies",
+            str(EXAMPLES_DIR / spec["strategies"]),
+            "--capital",
+            str(spec["capital"]),
+            "--periods-per-year",
+            str(spec["periods_per_year"]),
         )
         found.append(Golden(path.stem, path, args, spec.get("expected", {})))
     return found
