@@ -73,6 +73,7 @@ from tests.bench.bench_signals import (
     worker_lag,
 )
 from tests.bench.harness import RESULTS, broker
+from tests.kit.desk import desk_toml
 
 FEED_SYMBOLS = SYMBOLS[:5]
 WARMUP_QUOTES = 500
@@ -89,27 +90,7 @@ VIEWS = {
     "commit_wait": "  visible - produced (commit wait)",
 }
 _PCTS = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
-DESK_CONFIG = (
-    FAST_STRATEGIES
-    + """
-[risk]
-mode = "paper"
-min_confidence = 0.0
-cooldown_secs = 0.0
-allow_short = true
-calendar = "none"
-max_order_notional = inf
-max_position_qty = inf
-max_position_notional = inf
-max_gross_exposure = inf
-max_net_exposure = inf
-max_daily_loss = inf
-
-[sizing."*"]
-kind = "fixed_qty"
-qty = 10.0
-"""
-)
+DESK_CONFIG = desk_toml(FAST_STRATEGIES, qty=10.0, unlimited=True, slippage_bps=None)
 _DECODE = {name: deserializer_for(name, registry=None) for name in ("Fill", "Order", "Position")}
 
 

@@ -36,15 +36,12 @@ import pytest
 
 from consumers.lag import group_lag, group_position
 from streams.app import app_id, load_trading_config
-from streams.desk import TABLES, DeskProcessor
-from streams.engine import EngineSettings
-from streams.execution.processing import ExecutionProcessor
+from streams.desk import TABLES
 from streams.positions.accounting import recompute_positions
-from streams.positions.processing import PositionProcessor, position_key
-from streams.risk.processing import RiskProcessor
-from streams.signals.processing import SignalProcessor
+from streams.positions.processing import position_key
 from streams.strategies import load_config
 from tests.integration.conftest import Scope
+from tests.kit.desk import desk_toml, ma_cross_toml, offline_desk
 from tests.kit.topics import RawMessage, read_raw, read_topic, wait_settled
 from tests.kit.waiting import eventually
 from tests.kit.worker import CLI, WorkerProcess
@@ -55,34 +52,9 @@ _QUOTES = int(os.environ.get("PRIMESTREAM_RELIABILITY_QUOTES", "3000"))
 _KILLS = int(os.environ.get("PRIMESTREAM_RELIABILITY_KILLS", "2"))
 _RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "reliability.json"
 _SYMBOLS = "AAA,BBB,CCC,DDD,EEE,FFF"
-_CONFIG = """
-[strategies.fast]
-kind = "ma_cross"
-symbols = "*"
-params = { fast = 2, slow = 4, ma = "ema" }
-
-[risk]
-mode = "paper"
-min_confidence = 0.0
-cooldown_secs = 0.0
-allow_short = true
-calendar = "none"
-max_order_notional = inf
-max_position_qty = inf
-max_position_notional = inf
-max_gross_exposure = inf
-max_net_exposure = inf
-max_daily_loss = inf
-
-[sizing."*"]
-kind = "fixed_qty"
-qty = 10.0
-
-[execution]
-slippage_bps = 1.0
-commission_per_share = 0.01
-commission_min = 1.0
-"""
+_CONFIG = desk_toml(
+    ma_cross_toml("fast", slow=4, ma="ema"), qty=10.0, unlimited=True, slippage_bps=1.0
+)
 
 
 @pytest.fixture
@@ -167,15 +139,12 @@ def _offline_fills(scope: Scope, config: Path, quotes: list[RawMessage]) -> list
     topic = scope.topic("market.quotes")
     decoders = {topic: ("Quote", runtime.deserializer("Quote"))}
     trading = load_trading_config(config, settings)
-    desk = DeskProcessor(
-        SignalProcessor(load_config(config), EngineSettings(), decoders),
-        RiskProcessor(trading.risk, settings.partitions, decoders),
-        ExecutionProcessor(trading.fill_model, decoders),
-        PositionProcessor(decoders),
-        config=trading.risk,
+    desk = offline_desk(
+        decoders,
+        strategies=load_config(config),
+        risk=trading.risk,
+        fill_model=trading.fill_model,
         partitions=settings.partitions,
-        decoders=decoders,
-        tracers={},
     )
     tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
     loaders = {name: table.get for name, table in tables.items()}

@@ -18,30 +18,15 @@ from confluent_kafka import Consumer, TopicPartition
 from cli.context import Runtime
 from consumers.lag import group_lag
 from tests.integration.conftest import Scope
+from tests.kit.desk import SCRIPTED_MIDS, desk_toml
 from tests.kit.topics import read_topic
 from tests.kit.waiting import eventually
 from tests.kit.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration
 
-_CONFIG = """
-[strategies.cross]
-kind = "ma_cross"
-symbols = "*"
-params = { fast = 2, slow = 3, ma = "sma" }
-
-[risk]
-mode = "paper"
-min_confidence = 0.0
-cooldown_secs = 0.0
-allow_short = true
-calendar = "none"
-
-[sizing."*"]
-kind = "fixed_qty"
-qty = 100.0
-"""
-_MIDS = (10, 10, 10, 11, 12, 9, 8, 7, 8, 9, 10, 9)
+_CONFIG = desk_toml(slippage_bps=None)  # no [execution]: the defaults
+_MIDS = (*SCRIPTED_MIDS, 8, 9, 10, 9)
 _TOPICS = ("market.quotes", "signals", "orders", "orders.events", "fills", "positions")
 
 

@@ -31,6 +31,7 @@ from schemas.codec import serializer_for
 from streams.app import app_id
 from tests.integration.conftest import Scope
 from tests.kit import stubs
+from tests.kit.desk import SCRIPTED_MIDS, desk_toml
 from tests.kit.etrade_server import FakeETrade
 from tests.kit.topics import read_topic
 from tests.kit.waiting import eventually
@@ -38,29 +39,7 @@ from tests.kit.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration
 
-_MIDS = (10, 10, 10, 11, 12, 9, 8, 7)
-_CONFIG = """
-[strategies.cross]
-kind = "ma_cross"
-symbols = "*"
-params = { fast = 2, slow = 3, ma = "sma" }
-
-[risk]
-mode = "alert-only"
-min_confidence = 0.0
-cooldown_secs = 0.0
-allow_short = true
-calendar = "none"
-
-[sizing."*"]
-kind = "fixed_qty"
-qty = 100.0
-
-[execution]
-slippage_bps = 0.0
-commission_per_share = 0.01
-commission_min = 1.0
-"""
+_CONFIG = desk_toml(mode="alert-only")
 
 
 @pytest.fixture
@@ -74,7 +53,7 @@ def config(tmp_path: Path) -> Path:
 def quotes_csv(tmp_path: Path) -> Path:
     path = tmp_path / "acme.csv"
     rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
-    for i, mid in enumerate(_MIDS):
+    for i, mid in enumerate(SCRIPTED_MIDS):
         rows.append(f"ACME,2024-01-02T14:30:{i:02d}Z,{mid - 0.01:.2f},{mid + 0.01:.2f},1000,1000")
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -250,7 +229,7 @@ def _live_worker(scope: Scope, config: Path, log: Path, fake: FakeETrade) -> Wor
 def _quotes(path: Path, indices: range) -> Path:
     rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
     for i in indices:
-        mid = _MIDS[i]
+        mid = SCRIPTED_MIDS[i]
         rows.append(f"ACME,2024-01-02T14:30:{i:02d}Z,{mid - 0.01:.2f},{mid + 0.01:.2f},1000,1000")
     path.write_text("\n".join(rows) + "\n")
     return path

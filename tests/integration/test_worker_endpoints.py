@@ -31,34 +31,13 @@ from infra.clock import wall_clock_us
 from infra.run_files import read_run_files
 from streams.app import app_id
 from tests.integration.conftest import Scope
+from tests.kit.desk import SCRIPTED_MIDS, desk_toml
 from tests.kit.waiting import eventually
 from tests.kit.worker import CLI, WorkerProcess
 
 pytestmark = pytest.mark.integration
 
-_MIDS = (10, 10, 10, 11, 12, 9, 8, 7)
-_CONFIG = """
-[strategies.cross]
-kind = "ma_cross"
-symbols = "*"
-params = { fast = 2, slow = 3, ma = "sma" }
-
-[risk]
-mode = "paper"
-min_confidence = 0.0
-cooldown_secs = 0.0
-allow_short = true
-calendar = "none"
-
-[sizing."*"]
-kind = "fixed_qty"
-qty = 100.0
-
-[execution]
-slippage_bps = 0.0
-commission_per_share = 0.01
-commission_min = 1.0
-"""
+_CONFIG = desk_toml()
 _INPUTS = {"market.quotes", "market.bars", "news.items", "risk.control"}
 _SAMPLE = re.compile(r"^([a-z_]+)(?:\{([^}]*)\})? (\S+)$", re.MULTILINE)
 
@@ -94,9 +73,9 @@ def _start(scope: Scope, config: Path, log: Path, port: int) -> WorkerProcess:
 
 def _quotes_near_now(path: Path) -> Path:
     """Write the scripted path, one quote a second, the last one stamped now."""
-    start_s = wall_clock_us() // 1_000_000 - len(_MIDS) + 1
+    start_s = wall_clock_us() // 1_000_000 - len(SCRIPTED_MIDS) + 1
     rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
-    for i, mid in enumerate(_MIDS):
+    for i, mid in enumerate(SCRIPTED_MIDS):
         ts = datetime.fromtimestamp(start_s + i, UTC).isoformat()
         rows.append(f"ACME,{ts},{mid - 0.01:.2f},{mid + 0.01:.2f},1000,1000")
     path.write_text("\n".join(rows) + "\n")
