@@ -7,50 +7,21 @@ a market fill at the next bar's open, 100 shares a signal, shorts allowed, no co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from schemas.codec import deserializer_for, serializer_for
-from streams.desk import TABLES, DeskProcessor
-from streams.engine import EngineSettings
+from schemas.codec import serializer_for
+from streams.desk import TABLES
 from streams.execution.bars import bar_close, bar_open
 from streams.execution.fill_model import FillModel
-from streams.execution.processing import ExecutionProcessor
-from streams.positions.processing import PositionProcessor
-from streams.risk.config import RiskConfig, RiskLimits, SizingRule
-from streams.risk.processing import RiskProcessor
-from streams.signals.processing import SignalProcessor
-from streams.strategies import parse_config
 from tests.kit import stubs
+from tests.kit.desk import RawRecord, avro_decoders, offline_desk
 
-_STRATEGIES = parse_config(
-    {
-        "strategies": {
-            "cross": {"kind": "ma_cross", "symbols": "*", "params": {"fast": 2, "slow": 3}}
-        }
-    }
-)
-_RISK = RiskConfig(
-    mode="paper",
-    limits=RiskLimits(min_confidence=0.0, cooldown_secs=0.0, allow_short=True, calendar=None),
-    sizing={"*": SizingRule(kind="fixed_qty", qty=100.0)},
-)
 _FREE = FillModel(commission_per_share=Decimal("0"), commission_min=Decimal("0"))
 _CLOSES = (10.0, 10.0, 10.0, 11.0, 12.0, 9.0, 8.0, 7.0, 8.0, 10.0, 12.0, 11.0, 9.0, 8.0)
 _DAY_US = 86_400 * 1_000_000
-
-
-@dataclass(frozen=True)
-class _Raw:
-    value: bytes
-    offset: int
-    key: bytes = b"ACME"
-    topic: str = "market.bars"
-    partition: int = 0
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 def _bars() -> list[dict[str, Any]]:
@@ -67,23 +38,13 @@ def _bars() -> list[dict[str, Any]]:
 
 
 def _desk_trades() -> list[tuple[str, float, Decimal, int]]:
-    decoders = {"market.bars": ("Bar", deserializer_for("Bar", registry=None))}
-    desk = DeskProcessor(
-        SignalProcessor(_STRATEGIES, EngineSettings(), decoders),
-        RiskProcessor(_RISK, 1, decoders),
-        ExecutionProcessor(_FREE, decoders),
-        PositionProcessor(decoders),
-        config=_RISK,
-        partitions=1,
-        decoders=decoders,
-        tracers={},
-    )
+    desk = offline_desk(avro_decoders("market.bars", "Bar"), fill_model=_FREE)
     tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
     loaders = {name: table.get for name, table in tables.items()}
     encode = serializer_for("Bar", registry=None)
     fills = []
     for i, bar in enumerate(_bars()):
-        out = desk.process([_Raw(encode(bar), i)], loaders)
+        out = desk.process([RawRecord(encode(bar), i, topic="market.bars")], loaders)
         fills += [f for f in out.of("fills")]
         for table, key in out.changed:
             tables[table][key] = desk.state(table, key)

@@ -2,93 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from schemas.codec import deserializer_for, serializer_for
-from streams.desk import TABLES, DeskProcessor
-from streams.engine import EngineSettings
-from streams.execution.fill_model import FillModel
-from streams.execution.processing import ExecutionProcessor
-from streams.positions.processing import PositionProcessor
-from streams.risk.config import RiskConfig, RiskLimits, SizingRule
-from streams.risk.processing import RiskProcessor
-from streams.signals.processing import SignalProcessor
-from streams.strategies import parse_config
-from tests.kit import stubs
-
-_STRATEGIES = parse_config(
-    {
-        "strategies": {
-            "cross": {"kind": "ma_cross", "symbols": "*", "params": {"fast": 2, "slow": 3}}
-        }
-    }
-)
-_RISK = RiskConfig(
-    mode="paper",
-    limits=RiskLimits(min_confidence=0.0, cooldown_secs=0.0, allow_short=True, calendar=None),
-    sizing={"*": SizingRule(kind="fixed_qty", qty=100.0)},
-)
-_MODEL = FillModel(commission_per_share=Decimal("0.01"), commission_min=Decimal("1"))
-_ENCODE = serializer_for("Quote", registry=None)
-# Mids 10 10 10 11 12 9 8 7: BUY on quote 3, SELL on quote 5 (see test_trading.py).
-_MIDS = (10, 10, 10, 11, 12, 9, 8, 7)
-
-
-@dataclass(frozen=True)
-class _Raw:
-    value: bytes
-    offset: int
-    key: bytes = b"ACME"
-    topic: str = "market.quotes"
-    partition: int = 0
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-def _quotes() -> list[_Raw]:
-    return [
-        _Raw(
-            _ENCODE(
-                stubs.quote(
-                    "ACME",
-                    bid=mid - 0.01,
-                    ask=mid + 0.01,
-                    bid_size=1000.0,
-                    ask_size=1000.0,
-                    ts_event_us=stubs.T0_US + i * 1_000_000,
-                    seq=i,
-                )
-            ),
-            i,
-        )
-        for i, mid in enumerate(_MIDS)
-    ]
-
-
-def _desk() -> DeskProcessor:
-    decoders = {"market.quotes": ("Quote", deserializer_for("Quote", registry=None))}
-    return DeskProcessor(
-        SignalProcessor(_STRATEGIES, EngineSettings(), decoders),
-        RiskProcessor(_RISK, 1, decoders),
-        ExecutionProcessor(_MODEL, decoders),
-        PositionProcessor(decoders),
-        config=_RISK,
-        partitions=1,
-        decoders=decoders,
-        tracers={},
-    )
+from streams.desk import TABLES
+from tests.kit.desk import avro_decoders, offline_desk, scripted_quotes
 
 
 def _run(batch_size: int) -> dict[str, list[Any]]:
     """Run the path in batches of BATCH_SIZE, through tables, as the agent does."""
-    desk = _desk()
+    # The kit's paper desk: SMA 2/3, 100 shares a signal, shorts allowed, fees 0.01 a
+    # share (1.00 at least); the kit's scripted path BUYs on quote 3 and SELLs on quote 5.
+    desk = offline_desk(avro_decoders("market.quotes"))
     tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
     loaders = {name: table.get for name, table in tables.items()}
     topics: dict[str, list[Any]] = {}
-    quotes = _quotes()
+    quotes = scripted_quotes()
     for start in range(0, len(quotes), batch_size):
         out = desk.process(quotes[start : start + batch_size], loaders)
         for name, record in out.records:

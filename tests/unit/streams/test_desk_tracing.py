@@ -11,29 +11,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from infra.settings import Settings
 from infra.stage_tracing import StageTracer
 from infra.telemetry import Tracing, parse_traceparent, setup_tracing
-from schemas.codec import deserializer_for
 from streams.desk import TABLES, TRACED_STAGES, DeskProcessor
 from streams.edge import OutRecord
-from streams.engine import EngineSettings
-from streams.execution.processing import ExecutionProcessor
-from streams.positions.processing import PositionProcessor
-from streams.risk.processing import RiskProcessor
-from streams.signals.processing import SignalProcessor
-from tests.unit.streams.test_desk import _MODEL, _RISK, _STRATEGIES, _quotes
+from tests.kit.desk import avro_decoders, offline_desk, scripted_quotes
 
 
 def _desk(tracing: Tracing | None) -> DeskProcessor:
-    decoders = {"market.quotes": ("Quote", deserializer_for("Quote", registry=None))}
-    return DeskProcessor(
-        SignalProcessor(_STRATEGIES, EngineSettings(), decoders),
-        RiskProcessor(_RISK, 1, decoders),
-        ExecutionProcessor(_MODEL, decoders),
-        PositionProcessor(decoders),
-        config=_RISK,
-        partitions=1,
-        decoders=decoders,
-        tracers={s: StageTracer(tracing, s, "desk-group") for s in TRACED_STAGES},
-    )
+    tracers = {s: StageTracer(tracing, s, "desk-group") for s in TRACED_STAGES}
+    return offline_desk(avro_decoders("market.quotes"), tracers=tracers)
 
 
 def _run(tracing: Tracing | None, flags: str) -> dict[str, list[OutRecord]]:
@@ -42,7 +27,7 @@ def _run(tracing: Tracing | None, flags: str) -> dict[str, list[OutRecord]]:
     tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
     loaders = {name: table.get for name, table in tables.items()}
     topics: dict[str, list[OutRecord]] = {}
-    for raw in _quotes():
+    for raw in scripted_quotes():
         parent = f"00-{raw.offset + 1:032x}-{raw.offset + 1:016x}-{flags}".encode()
         out = desk.process([dataclasses.replace(raw, headers=[("traceparent", parent)])], loaders)
         for name, record in out.records:

@@ -3,90 +3,37 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from infra.clock import ManualClock
 from infra.metrics import Metrics
-from schemas.codec import deserializer_for, serializer_for
-from streams.desk import TABLES, DeskProcessor
+from streams.desk import TABLES
 from streams.edge import StageOutput
-from streams.engine import EngineSettings
-from streams.execution.fill_model import FillModel
-from streams.execution.processing import ExecutionProcessor
-from streams.positions.processing import PositionProcessor
 from streams.readiness import LastError
-from streams.risk.config import RiskConfig, RiskLimits, SizingRule
-from streams.risk.processing import RiskProcessor
-from streams.signals.processing import SignalProcessor
+from streams.risk.config import RiskLimits
 from streams.stage_metrics import StageMetrics, count_batch
-from streams.strategies import parse_config
 from tests.kit import stubs
-
-_STRATEGIES = parse_config(
-    {
-        "strategies": {
-            "cross": {"kind": "ma_cross", "symbols": "*", "params": {"fast": 2, "slow": 3}}
-        }
-    }
+from tests.kit.desk import (
+    PAPER_LIMITS,
+    RawRecord,
+    avro_decoders,
+    offline_desk,
+    paper_risk,
+    scripted_quotes,
 )
-_ENCODE = serializer_for("Quote", registry=None)
-_MIDS = (10, 10, 10, 11, 12, 9, 8, 7)  # BUY on quote 3, SELL on quote 5 (test_trading.py)
+
+_TOPIC = "ns.market.quotes"
 
 
-@dataclass(frozen=True)
-class _Raw:
-    value: bytes
-    offset: int
-    key: bytes = b"ACME"
-    topic: str = "ns.market.quotes"
-    partition: int = 0
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+def _batch() -> list[RawRecord]:
+    """The scripted path (BUY on quote 3, SELL on quote 5), then one record that is not Avro."""
+    quotes = scripted_quotes(_TOPIC)
+    return [*quotes, RawRecord(b"\x00not avro", len(quotes), topic=_TOPIC)]
 
 
-def _batch() -> list[_Raw]:
-    quotes = [
-        _Raw(
-            _ENCODE(
-                stubs.quote(
-                    "ACME",
-                    bid=mid - 0.01,
-                    ask=mid + 0.01,
-                    bid_size=1000.0,
-                    ask_size=1000.0,
-                    ts_event_us=stubs.T0_US + i * 1_000_000,
-                    seq=i,
-                )
-            ),
-            i,
-        )
-        for i, mid in enumerate(_MIDS)
-    ]
-    return [*quotes, _Raw(b"\x00not avro", len(quotes))]
-
-
-def _desk(limits: RiskLimits) -> DeskProcessor:
-    decoders = {"ns.market.quotes": ("Quote", deserializer_for("Quote", registry=None))}
-    risk = RiskConfig(mode="paper", limits=limits, sizing={"*": SizingRule("fixed_qty", qty=100.0)})
-    model = FillModel(commission_per_share=Decimal("0.01"), commission_min=Decimal("1"))
-    return DeskProcessor(
-        SignalProcessor(_STRATEGIES, EngineSettings(), decoders),
-        RiskProcessor(risk, 1, decoders),
-        ExecutionProcessor(model, decoders),
-        PositionProcessor(decoders),
-        config=risk,
-        partitions=1,
-        decoders=decoders,
-        tracers={},
-    )
-
-
-_TRADING = RiskLimits(min_confidence=0.0, cooldown_secs=0.0, allow_short=True, calendar=None)
-
-
-def _run(limits: RiskLimits = _TRADING) -> StageOutput:
+def _run(limits: RiskLimits = PAPER_LIMITS) -> StageOutput:
     tables: dict[str, dict[str, object]] = {name: {} for name in TABLES}
-    return _desk(limits).process(_batch(), {n: t.get for n, t in tables.items()})
+    desk = offline_desk(avro_decoders(_TOPIC), risk=paper_risk(limits))
+    return desk.process(_batch(), {n: t.get for n, t in tables.items()})
 
 
 def test_a_batch_is_counted_by_topic_status_side_and_reason() -> None:
