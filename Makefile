@@ -29,16 +29,16 @@ demo: setup
 	$(BIN)/primestream demo
 
 test: setup browser lint
-	$(BIN)/pytest tests/unit tests/integration -m "not rebalance"
+	$(BIN)/pytest tests/unit tests/integration
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 integration: setup browser
-	$(BIN)/pytest tests/integration -m "not rebalance"
+	$(BIN)/pytest tests/integration
 
 # The crash tests of the paper desk at full size: 60,000 quotes (10,000+ orders), 5 kill -9s
-# (make test runs the kill test at 3,000 quotes and 2 kills; the rebalance test only runs here).
+# (make test runs both small: 3,000 quotes, 2 kills, and the three-worker rebalance).
 reliability: setup
 	PRIMESTREAM_RELIABILITY_QUOTES=60000 PRIMESTREAM_RELIABILITY_KILLS=5 \
 		$(BIN)/pytest tests/integration/test_reliability.py -m reliability

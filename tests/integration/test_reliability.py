@@ -11,8 +11,7 @@ and restarted (and, in the second test, while three workers rebalance). Afterwar
 - fills consumed = fills applied + fills dead-lettered (in the desk, fills applied = fills
   produced, and nothing was dead-lettered).
 
-`make test` runs the kill test small (3,000 quotes, 2 kills). The rebalance test is not in
-`make test`: it still fails rarely (1 of its last 55 runs, see README).
+`make test` runs both small (3,000 quotes; 2 kills, or one join and one leave).
 `make reliability` runs both at the 10,000-order size (PRIMESTREAM_RELIABILITY_QUOTES,
 PRIMESTREAM_RELIABILITY_KILLS) and writes the measured recovery times (kill to first
 processed record) to tests/bench/results/reliability.json.
