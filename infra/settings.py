@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="How often a worker commits (exactly once: how soon outputs become "
         "visible to read_committed readers).",
     )
+    producer_linger_ms: float = Field(
+        default=5.0,
+        ge=0.0,
+        description="How long a worker's producers gather records into one produce request "
+        "(exactly once: outputs show only at the commit, so this costs no visible latency).",
+    )
     trading_mode: Literal["alert-only", "paper", "live"] | None = Field(
         default=None,
         description="alert-only, paper or live; overrides the strategy config's [risk] mode "

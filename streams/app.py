@@ -144,6 +144,7 @@ def build_app(
         topic_replication_factor=settings.replication_factor,
         table_standby_replicas=settings.standby_replicas,
         broker_commit_interval=settings.commit_interval_ms / 1000.0,
+        producer_linger=settings.producer_linger_ms / 1000.0,
         # A kill -9'd worker holds its partitions until its session expires: recovery
         # time is bounded by this, so it is seconds, not faust's default minute.
         broker_session_timeout=settings.session_timeout_secs,

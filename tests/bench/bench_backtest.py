@@ -26,7 +26,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from cli.backtest_run import PipelineInputs, run_pipeline
+from cli.backtest_run import BacktestFailedError, PipelineInputs, run_pipeline
 from cli.context import Runtime
 from infra.settings import Settings
 from streams.strategies.config import EXAMPLES_DIR
@@ -66,11 +66,17 @@ def _run(settings: Settings, size: int, workdir: Path) -> dict[str, float]:
     runtime = Runtime(settings.model_copy(update={"namespace": namespace}))
     config = EXAMPLES_DIR / "backtest_sma_cross.toml"
     spec = f"synthetic:symbols={_SYMBOLS},seed=7,count={size}"
-    run = run_pipeline(
-        runtime,
-        PipelineInputs(spec, None, config, workdir / f"worker-{size}.log", 600.0),
-        say=lambda line: print(f"  {line}", flush=True),
-    )
+    log = workdir / f"worker-{size}.log"
+    try:
+        run = run_pipeline(
+            runtime,
+            PipelineInputs(spec, None, config, log, 600.0),
+            say=lambda line: print(f"  {line}", flush=True),
+        )
+    except BacktestFailedError:
+        # the log goes with the temporary home: show why before it does
+        print(log.read_text(errors="replace")[-6000:] if log.exists() else "(no worker log)")
+        raise
     raw = _raw_read_secs(
         runtime.endpoints.bootstrap_servers, runtime.settings.topic("market.quotes"), size
     )
