@@ -34,7 +34,7 @@ from infra.clock import wall_clock_us
 from producers.publisher import PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
-from streams.app import app_id
+from streams.context import app_id
 
 __all__ = [
     "BacktestFailedError",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cli.context import Runtime, console
 from consumers.lag import group_lag
-from streams.app import app_id
+from streams.context import app_id
 
 __all__ = ["PaperWorkerProcess"]
 

@@ -78,7 +78,7 @@ def status_command(
 
     from consumers.lag import group_lag
     from infra.clients import admin_config
-    from streams.app import app_id
+    from streams.context import app_id
 
     runtime = Runtime()
     if namespace is not None:

@@ -25,9 +25,9 @@ def worker_command(
     """Start a worker; several workers share the consumer group and split the partitions."""
     from faust.worker import Worker
 
-    from streams.app import build_app, load_trading_config, strategy_config_path
+    from streams.app import build_app
+    from streams.context import load_trading_config, strategy_config_path
     from streams.diagnostics import install_task_dump
-    from streams.local_state import mark_clean_exit, prepare_table_dir
 
     runtime = Runtime()
     settings = runtime.settings
@@ -35,17 +35,16 @@ def worker_command(
         from cli.live_start import require_live_start
 
         require_live_start(runtime)
-    app = build_app(
+    built = build_app(
         runtime.settings, runtime.endpoints, strategy_config=strategies, web_port=web_port
     )
-    tabledir = Path(app.conf.tabledir)
-    prepare_table_dir(tabledir)
+    app = built.app
     worker = Worker(app, loglevel=loglevel, quiet=True)
     web_url = f"http://127.0.0.1:{web_port}" if web_port else None
     me = WorkerRunFile(
         pid=os.getpid(),
         group=app.conf.id,
-        client_id=app.conf.broker_client_id,
+        client_id=built.client_id,
         host=socket.gethostname(),
         web_url=web_url,
         started_at_us=wall_clock_us(),
@@ -57,10 +56,5 @@ def worker_command(
     write_run_file(settings.home, me)  # how `primestream status` finds this worker
     try:
         worker.execute_from_commandline()
-    except SystemExit as exc:
-        # A tainted consumer left a half-processed batch in its local stores: not clean.
-        if exc.code in (0, None) and getattr(app.consumer, "tainted", None) is None:
-            mark_clean_exit(tabledir)
-        raise
     finally:
         remove_run_file(settings.home, me.pid)

@@ -27,7 +27,12 @@ from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import CallbackOptions, Histogram, Observation
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.resources import Resource
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    ProcessCollector,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 __all__ = [
@@ -211,6 +216,9 @@ class Metrics:
 
     def __init__(self, service_name: str = "primestream") -> None:
         self.registry = CollectorRegistry()
+        # The process's CPU seconds, resident and virtual memory, open files, start time:
+        # prometheus-client's standard `process_*` series (what node dashboards expect).
+        ProcessCollector(registry=self.registry)
         reader = PrometheusMetricReader(
             disable_target_info=True, scope_info_enabled=False, registry=self.registry
         )

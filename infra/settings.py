@@ -101,12 +101,44 @@ class Settings(BaseSettings):
         ge=0.0,
         description="Reorder window per symbol; older records are dead-lettered.",
     )
-    standby_replicas: int = Field(default=1, ge=0, description="Standby replicas of every table.")
     commit_interval_ms: float = Field(
         default=100.0,
         gt=0.0,
         description="How often a worker commits (exactly once: how soon outputs become "
         "visible to read_committed readers).",
+    )
+    commit_min_interval_ms: float = Field(
+        default=10.0,
+        ge=0.0,
+        description="A worker that has caught up with its input commits this soon after its "
+        "last commit (commit_interval_ms bounds a busy one).",
+    )
+    transaction_timeout_ms: float = Field(
+        default=10_000.0,
+        gt=0.0,
+        description="How long the broker lets a worker's transaction stay open; a killed "
+        "worker that never comes back holds read_committed readers this long at most.",
+    )
+    kafka_retry_backoff_ms: float = Field(
+        default=5.0,
+        gt=0.0,
+        description="How long a worker's producer waits before retrying a request the broker "
+        "deferred (librdkafka's 100 ms made every exactly-once commit ~100 ms).",
+    )
+    fetch_max_wait_ms: float = Field(
+        default=10.0,
+        gt=0.0,
+        description="How long the broker may hold a worker's fetch when nothing is new.",
+    )
+    max_batch_records: int = Field(
+        default=2000,
+        gt=0,
+        description="Most records a worker takes from its consumer at a time.",
+    )
+    worker_id: str | None = Field(
+        default=None,
+        description="This worker's stable identity (its transactional id's suffix); unset: "
+        "<host>-<n>, the lowest n no other live worker of this home holds.",
     )
     producer_linger_ms: float = Field(
         default=5.0,

@@ -18,6 +18,8 @@ __all__ = [
     "ExistingTopic",
     "TopicAction",
     "TopicSpec",
+    "changelog_specs",
+    "changelog_topic",
     "plan_topics",
     "topic_specs",
 ]
@@ -88,6 +90,33 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             doc=doc,
         )
         for name, record, cleanup, retention, doc in _TABLE
+    ]
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    """Return the changelog topic of TABLE of the app APP_ID (its namespace is in the id)."""
+    return f"{app_id}-{table}-changelog"
+
+
+def changelog_specs(settings: Settings, app_id: str, tables: Iterable[str]) -> list[TopicSpec]:
+    """Return the compacted changelog topics of a worker's TABLES (full names: no namespace).
+
+    Partitioned like the trading topics: a table's partition is its input partition's.
+    """
+    min_isr = min(2, settings.replication_factor)
+    return [
+        TopicSpec(
+            name=changelog_topic(app_id, table),
+            record=None,
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            cleanup_policy="compact",
+            retention_ms=-1,
+            min_insync_replicas=min_isr,
+            keyed_by_symbol=False,
+            doc=f"committed state of the {table} table, by key",
+        )
+        for table in tables
     ]
 
 

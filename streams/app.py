@@ -1,101 +1,48 @@
-"""The composition root: one faust app, its topics, tables and agents, built from settings.
+"""The composition root: one faust app, its stages and tables, the runtime under them.
 
-Nothing here runs at import: `build_app` wires a `FastApp` (faust with the batch fast
-path of `streams.fastpath`) for the given settings, endpoints and strategy config, so a
-test, a replay namespace and the worker each get their own app.
+Nothing here runs at import: `build_app` wires a `WorkerApp` (faust, with records moved by
+`streams.runtime`) for the given settings, endpoints and strategy config, so a test, a
+replay namespace and the worker each get their own app. This is the one module that
+imports the agents.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
+from confluent_kafka.admin import AdminClient
+
+from infra.admin import apply_topics
+from infra.clients import admin_config
 from infra.local import Endpoints
 from infra.metrics import Metrics
 from infra.settings import Settings
-from infra.telemetry import Tracing, setup_tracing
-from schemas.codec import AvroSerializer, deserializer_for, serializer_for
+from infra.telemetry import setup_tracing
+from infra.topics import changelog_specs, topic_specs
+from streams.context import (
+    ProcessingContext,
+    app_id,
+    load_trading_config,
+    strategy_config_path,
+)
 from streams.engine import EngineSettings
-from streams.execution.config import load_fill_model
-from streams.execution.fill_model import FillModel
-from streams.fastpath import FastApp
-from streams.readiness import LastError
-from streams.recovery import install_recovery_watchdog
-from streams.risk.config import RiskConfig, load_risk_config
-from streams.strategies import StrategyConfig, load_config
-from streams.strategies.config import EXAMPLES_DIR
+from streams.recovery import RecoveryWatch
+from streams.runtime import CommitPolicy, ProcessingLoop, Stage, StreamRuntime, WorkerApp
+from streams.runtime.clients import (
+    group_consumer_config,
+    restore_consumer_config,
+    transactional_producer_config,
+)
+from streams.runtime.identity import WorkerSlot, claim_slot
+from streams.runtime.restore import ChangelogRestorer
+from streams.runtime.transactions import TransactionalOutput
+from streams.strategies import load_config
+from streams.views import install_worker_views
+from streams.worker import Worker
 
-__all__ = [
-    "ProcessingContext",
-    "TradingConfig",
-    "app_id",
-    "build_app",
-    "default_strategy_config",
-    "load_trading_config",
-]
-
-
-@dataclass(frozen=True)
-class TradingConfig:
-    """The risk gate's config and the paper broker's fill model (same TOML as strategies)."""
-
-    risk: RiskConfig
-    fill_model: FillModel
-
-    @property
-    def mode(self) -> str:
-        """alert-only, paper or live."""
-        return self.risk.mode
-
-
-def load_trading_config(path: Path, settings: Settings) -> TradingConfig:
-    """Read the [risk], [sizing.*] and [execution] tables of PATH; settings may set the mode."""
-    overrides = settings.strategy_overrides
-    risk = load_risk_config(path, overrides)
-    if settings.trading_mode is not None:
-        risk = replace(risk, mode=settings.trading_mode)
-    return TradingConfig(risk, load_fill_model(path, overrides))
-
-
-@dataclass(frozen=True)
-class ProcessingContext:
-    """What the agents need, passed explicitly (no module-level singletons)."""
-
-    settings: Settings
-    endpoints: Endpoints
-    strategies: StrategyConfig
-    engine: EngineSettings
-    registry: Any  # confluent_kafka SchemaRegistryClient | None
-    trading: TradingConfig
-    tracing: Tracing | None = None
-    metrics: Metrics | None = None  # the stages count their batches here (None: not counted)
-    last_error: LastError = field(default_factory=LastError)
-
-    def serializer(self, record: str, topic: str) -> AvroSerializer:
-        """Return the Avro serializer of RECORD for TOPIC."""
-        return serializer_for(record, registry=self.registry, subject=f"{topic}-value")
-
-    def decoder(self, record: str) -> Any:
-        """Return the Avro deserializer whose reader schema is RECORD."""
-        return deserializer_for(record, registry=self.registry)
-
-
-def app_id(settings: Settings) -> str:
-    """Return the faust app id (consumer group, changelog prefix) of the namespace."""
-    return f"primestream-{settings.namespace}" if settings.namespace else "primestream"
-
-
-def default_strategy_config() -> Path:
-    """Return the shipped example strategy config."""
-    return EXAMPLES_DIR / "default.toml"
-
-
-def strategy_config_path(settings: Settings, strategy_config: Path | None = None) -> Path:
-    """Return the strategy TOML a worker uses: the argument, the settings, or the example."""
-    return Path(strategy_config or settings.strategy_config or default_strategy_config())
+__all__ = ["build_app", "register_agents"]
 
 
 def build_app(
@@ -104,8 +51,8 @@ def build_app(
     *,
     strategy_config: Path | None = None,
     web_port: int | None = None,
-) -> FastApp:
-    """Return the faust app with every agent registered, ready for a worker to run."""
+) -> Worker:
+    """Return the worker with every stage registered, ready for `faust.Worker` to run."""
     from schemas.registry import registry_client
 
     registry = (
@@ -118,54 +65,71 @@ def build_app(
         else None
     )
     config_path = strategy_config_path(settings, strategy_config)
-    config = load_config(config_path, settings.strategy_overrides)
-    metrics = Metrics(settings.service_name)
     ctx = ProcessingContext(
         settings,
         endpoints,
-        config,
+        load_config(config_path, settings.strategy_overrides),
         EngineSettings(grace_us=int(settings.event_time_grace_ms * 1000)),
         registry,
         load_trading_config(Path(config_path), settings),
         setup_tracing(settings),
-        metrics,
+        Metrics(settings.service_name),
     )
     ident = app_id(settings)
     datadir = settings.home / "workers" / ident
-    datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
-    brokers = ";".join(f"kafka://{b.strip()}" for b in endpoints.bootstrap_servers.split(","))
-    app = FastApp(
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    client_id = f"{ident}-{socket.gethostname()}-{os.getpid()}"
+    app = WorkerApp(
         ident,
-        broker=brokers,
-        store="rocksdb://",
         datadir=str(datadir),
-        processing_guarantee="exactly_once",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        table_standby_replicas=settings.standby_replicas,
-        broker_commit_interval=settings.commit_interval_ms / 1000.0,
-        producer_linger=settings.producer_linger_ms / 1000.0,
-        # A kill -9'd worker holds its partitions until its session expires: recovery
-        # time is bounded by this, so it is seconds, not faust's default minute.
-        broker_session_timeout=settings.session_timeout_secs,
-        broker_heartbeat_interval=settings.session_timeout_secs / 4.0,
-        consumer_auto_offset_reset="earliest",
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
-        # One per process, so `primestream status` can tell the group's members apart.
-        broker_client_id=f"{ident}-{socket.gethostname()}-{os.getpid()}",
     )
-    register_agents(app, ctx)
-    watch = install_recovery_watchdog(app, settings.recovery_stall_secs)
-    from streams.views import install_worker_views
+    recovery = RecoveryWatch(settings.recovery_stall_secs)
+    runtime = StreamRuntime(app, lambda stages: _loop(ctx, stages, client_id, recovery))
+    register_agents(runtime, ctx)
+    worker = Worker(app, runtime, ctx, client_id, recovery)
+    install_worker_views(worker)
+    return worker
 
-    install_worker_views(app, ctx, watch, metrics)
-    return app
+
+def _loop(
+    ctx: ProcessingContext, stages: list[Stage], client_id: str, recovery: RecoveryWatch
+) -> ProcessingLoop:
+    """Build the exactly-once loop at worker start (topics ensured, identity claimed)."""
+    settings, servers = ctx.settings, ctx.endpoints.bootstrap_servers
+    ident = app_id(settings)
+    tables = sorted({t.name for s in stages for t in s.tables.values()})
+    admin = AdminClient(admin_config(settings, servers))
+    apply_topics(admin, topic_specs(settings), namespace=settings.namespace)
+    apply_topics(admin, changelog_specs(settings, ident, tables))
+    slot: WorkerSlot = claim_slot(settings.home / "run", ident, settings.worker_id)
+    output = TransactionalOutput(
+        transactional_producer_config(settings, servers, f"{ident}-{slot.worker_id}", client_id)
+    )
+    restorer = ChangelogRestorer(
+        restore_consumer_config(settings, servers, ident, client_id),
+        admin_config(settings, servers),
+        recovery,
+    )
+    return ProcessingLoop(
+        stages=stages,
+        consumer_config=group_consumer_config(settings, servers, ident, client_id),
+        output=output,
+        restorer=restorer,
+        deadletter_topic=settings.topic("deadletter"),
+        policy=CommitPolicy(
+            settings.commit_interval_ms / 1000.0,
+            min(settings.commit_min_interval_ms, settings.commit_interval_ms) / 1000.0,
+        ),
+        max_batch=settings.max_batch_records,
+        slot=slot,
+    )
 
 
-def register_agents(app: FastApp, ctx: ProcessingContext) -> None:
-    """Register the agents of the trading mode.
+def register_agents(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
+    """Register the stages of the trading mode.
 
     alert-only: the signal agent and the risk gate (alerts, no orders). paper: the paper
     desk, the whole loop in one agent (see `streams.desk` for why). live: signals, risk, the
@@ -179,10 +143,10 @@ def register_agents(app: FastApp, ctx: ProcessingContext) -> None:
     from streams.signals import agents as signals
 
     if ctx.trading.mode == "paper":
-        desk_agent.register(app, ctx)
+        desk_agent.register(runtime, ctx)
         return
-    signals.register(app, ctx)
-    risk.register(app, ctx)
+    signals.register(runtime, ctx)
+    risk.register(runtime, ctx)
     if ctx.trading.mode == "live":
-        positions.register(app, ctx)
-        venue_agent.register(app, ctx)
+        positions.register(runtime, ctx)
+        venue_agent.register(runtime, ctx)

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from infra.stage_tracing import OutHeaders, StageTracer
-from streams.edge import RawRecord, StageOutput, dead_letter, decoded
+from streams.edge import RawRecord, StageOutput, TableLoaders, dead_letter, decoded
 from streams.engine import Event
 from streams.exceptions import InvalidInputError
 from streams.execution.bars import bar_close, bar_open
@@ -40,7 +40,6 @@ from streams.risk.config import RiskConfig
 from streams.risk.processing import RiskProcessor, book_key, broadcast_kill
 from streams.risk.rules import RiskBook
 from streams.signals.processing import SignalProcessor
-from streams.stage import TableLoaders
 
 __all__ = ["TABLES", "TRACED_STAGES", "DeskProcessor"]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from infra.stage_tracing import StageTracer
-from streams.app import ProcessingContext
+from streams.context import ProcessingContext
 from streams.desk import POSITIONS, RISK, TABLES, TRACED_STAGES, DeskProcessor
 from streams.execution.processing import ExecutionProcessor
-from streams.fastpath import FastApp
 from streams.positions.agents import add_position_views
 from streams.positions.processing import PositionProcessor
 from streams.risk.agents import add_risk_view
 from streams.risk.processing import RiskProcessor
+from streams.runtime import StreamRuntime
 from streams.signals.processing import SignalProcessor
 from streams.stage import StageSpec, register_stage
 
@@ -39,8 +39,9 @@ SPEC = StageSpec(
 )
 
 
-def register(app: FastApp, ctx: ProcessingContext) -> None:
-    """Register the paper desk's agent and its web views on APP."""
+def register(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
+    """Register the paper desk's agent and its web views on the worker's app."""
+    app = runtime.app
     group = app.conf.id
     tracers = {s: StageTracer(ctx.tracing, s, group) for s in TRACED_STAGES}
     partitions = ctx.settings.partitions
@@ -61,6 +62,6 @@ def register(app: FastApp, ctx: ProcessingContext) -> None:
             tracers=tracers,
         )
 
-    tables = register_stage(app, ctx, SPEC, make)
+    tables = register_stage(runtime, ctx, SPEC, make)
     add_position_views(app, tables[POSITIONS])
     add_risk_view(app, tables[RISK], config)

@@ -24,6 +24,7 @@ __all__ = [
     "RawRecord",
     "StageOutput",
     "StateLoader",
+    "TableLoaders",
     "dead_letter",
     "decode_edge",
     "decoded",
@@ -36,6 +37,7 @@ Headers = Sequence[tuple[str, bytes]]
 END_OF_STREAM = "primestream.end-of-stream"
 Decoder = Callable[[bytes], Mapping[str, Any] | None]
 StateLoader = Callable[[str], Any]
+TableLoaders = Mapping[str, StateLoader]  # table name → its loader
 
 
 class RawRecord(Protocol):

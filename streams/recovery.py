@@ -1,25 +1,20 @@
-"""Table recovery that never hangs silently: progress is logged, exposed, and a stall fails.
+"""Table recovery that never hangs silently: progress is exposed, and a stall fails.
 
 After a restart or a rebalance a worker replays its tables' changelogs before it processes
-anything. faust does that quietly, and a recovery stuck on an unreachable partition (or
-an aborted transaction it waits out) looks exactly like a slow one. The watchdog samples
-the recovery every second: the remaining records are logged as they shrink and served on
-the worker's web views, and when nothing moved for `recovery_stall_secs` the worker
-exits with the partitions that are stuck and their offsets, so a supervisor restarts it
-and an operator sees why.
+anything (`streams.runtime.restore`), and a recovery stuck on an unreachable partition (or
+a transaction it waits out) would look exactly like a slow one. The restorer reports its
+progress here about every second: what remains is served on the worker's web views, and
+when nothing moved for `recovery_stall_secs` the worker exits with the partitions that are
+stuck and their offsets, so a supervisor restarts it and an operator sees why.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RecoveryStalledError", "RecoveryWatch", "install_recovery_watchdog"]
-
-log = logging.getLogger("primestream.recovery")
+__all__ = ["RecoveryStalledError", "RecoveryWatch"]
 
 
 class RecoveryStalledError(RuntimeError):
@@ -78,28 +73,3 @@ class RecoveryWatch:
             "remaining": self.remaining,
             "lagging": {tp: {"offset": o, "highwater": h} for tp, (o, h) in self.lagging.items()},
         }
-
-
-def install_recovery_watchdog(
-    app: Any, stall_secs: float, clock: Callable[[], float] = time.monotonic
-) -> RecoveryWatch:
-    """Sample APP's table recovery every second; crash the worker loudly on a stall."""
-    watch = RecoveryWatch(stall_secs)
-
-    async def sample() -> None:
-        recovery = app.tables.recovery
-        before = watch.remaining
-        reason = watch.observe(
-            clock(),
-            bool(recovery.in_recovery),
-            dict(recovery.active_offsets),
-            dict(recovery.active_highwaters),
-        )
-        if watch.in_recovery and watch.remaining != before:
-            log.info("table recovery: %d changelog records to go", watch.remaining)
-        if reason is not None:
-            log.error("%s", reason)
-            await app.crash(RecoveryStalledError(reason))
-
-    app.timer(1.0, on_leader=False)(sample)
-    return watch

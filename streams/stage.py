@@ -1,53 +1,27 @@
-"""One way to run a stage as a faust agent: batches in, a pure processor, outputs sent.
+"""One way to run a stage: a faust agent over the runtime's deliveries, around a pure processor.
 
-Every stage (signals, risk, execution, positions) is the same loop: the fast path hands
-over one topic-partition's batch of raw records; the stage's processor (pure, tested
-without Kafka) turns it into records per output topic, dead letters and changed table
-keys; the agent sends them and writes each changed key once. Under exactly-once all of it
-(outputs, dead letters, changelog writes, input offsets) commits in one transaction of the
-input partition, so a crash anywhere replays the batch as if it never happened.
+Every stage (signals, risk, the paper desk, execution, positions) is the same agent: the
+runtime delivers one topic-partition's batch of raw records; the stage's processor (pure,
+tested without Kafka) turns it into records per output topic, dead letters and changed
+table keys, and the agent hands that back. The runtime sends the outputs into the worker's
+open transaction and, at the commit, writes each changed key's state once. Under
+exactly-once all of it (outputs, dead letters, changelog writes, input offsets) commits
+together, so a crash anywhere replays the batch as if it never happened.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from streams.app import ProcessingContext
-from streams.deadletter import HEADER_PREFIX
+from streams.context import ProcessingContext
 from streams.edge import RawRecord, StageOutput, StateLoader
-from streams.fastpath import FastApp, iter_batches
+from streams.runtime import ChangelogTable, Processor, StreamRuntime, TableLoaders
 from streams.stage_metrics import StageMetrics
 
-STAGE_HEADER = f"{HEADER_PREFIX}stage"
-
-__all__ = ["STAGE_HEADER", "OneTable", "Processor", "StageSpec", "TableProcessor", "register_stage"]
-
-
-TableLoaders = Mapping[str, StateLoader]
-
-
-class Processor(Protocol):
-    """What a stage's pure processor offers the agent (several tables)."""
-
-    def process(
-        self, records: Iterable[RawRecord], load: TableLoaders
-    ) -> StageOutput | Awaitable[StageOutput]:
-        """Turn one partition's batch into outputs; `changed` holds (table, key) pairs.
-
-        A processor that waits on the outside world (a live venue) may be async.
-        """
-        ...
-
-    def state(self, table: str, key: str) -> Any:
-        """Return the value of KEY in TABLE after the batch."""
-        ...
-
-    def forget(self) -> None:
-        """Drop cached state: the tables are the truth between batches (rebalances)."""
-        ...
+__all__ = ["OneTable", "StageSpec", "TableProcessor", "register_stage"]
 
 
 class TableProcessor(Protocol):
@@ -58,11 +32,11 @@ class TableProcessor(Protocol):
         ...
 
     def state(self, key: str) -> Any:
-        """Return the table value of KEY after the batch."""
+        """Return the table value of KEY from the working set."""
         ...
 
     def forget(self) -> None:
-        """Drop cached state."""
+        """Drop the working set."""
         ...
 
 
@@ -84,7 +58,7 @@ class OneTable:
         return self.processor.state(key)
 
     def forget(self) -> None:
-        """Drop cached state."""
+        """Drop the working set."""
         self.processor.forget()
 
 
@@ -99,35 +73,24 @@ class StageSpec:
 
 
 def register_stage(
-    app: FastApp,
+    runtime: StreamRuntime,
     ctx: ProcessingContext,
     spec: StageSpec,
     make_processor: Callable[[dict[str, str]], Processor],
-) -> dict[str, Any]:
-    """Declare SPEC's topics and tables on APP and register its agent; return the tables.
+) -> dict[str, ChangelogTable]:
+    """Declare SPEC's topics and tables on the runtime and register its agent; return the tables.
 
     MAKE_PROCESSOR gets {physical input topic: record name} (namespaced names).
     """
     settings = ctx.settings
-    raw: dict[str, Any] = {
-        "value_serializer": "raw",
-        "key_serializer": "raw",
-        "partitions": settings.partitions,
-    }
     inputs = {settings.topic(name): record for name, record in spec.inputs.items()}
-    source = app.batch_topic(*inputs, **raw)
-    outputs = {name: app.topic(settings.topic(name), **raw) for name in spec.outputs}
-    encoders = {
-        name: ctx.serializer(record, settings.topic(name)) for name, record in spec.outputs.items()
+    outputs = {
+        name: (settings.topic(name), ctx.serializer(record, settings.topic(name)))
+        for name, record in spec.outputs.items()
     }
-    deadletter = app.topic(settings.topic("deadletter"), **raw)
-    tables = {
-        name: app.Table(name, default=None, partitions=settings.partitions, key_type=str)
-        for name in spec.tables
-    }
+    tables = {name: runtime.table(name) for name in spec.tables}
     loaders = {name: table.get for name, table in tables.items()}
     processor = make_processor(inputs)
-    stage = spec.name.encode()
     logical = {settings.topic(name): name for name in spec.inputs}
     metrics = (
         StageMetrics(ctx.metrics, spec.name, logical, errors=ctx.last_error)
@@ -135,29 +98,24 @@ def register_stage(
         else None
     )
 
-    async def run(stream: Any) -> None:
-        async for batch in iter_batches(stream):
-            started = metrics.timer() if metrics else 0.0
-            result = processor.process(batch.records, loaders)
-            if inspect.isawaitable(result):
-                result = await result
-            for dead in result.deadletters:
-                # Several stages may read one topic: the header says which one refused it.
-                headers = [*dead.headers, (STAGE_HEADER, stage)]
-                await deadletter.send(key=dead.key, value=dead.value, headers=headers)
-            for name, out in result.records:
-                await outputs[name].send(
-                    key=out.key,
-                    value=encoders[name](out.value),
-                    headers=out.headers,
-                    partition=out.partition,
-                )
-            for table, key in result.changed:
-                tables[table][key] = processor.state(table, key)
-            processor.forget()
-            if metrics:  # once per batch, from what it emitted: no per-record cost
-                elapsed = metrics.timer() - started
-                metrics.record(batch.tp.topic, len(batch.records), result, elapsed)
+    async def agent(deliveries: Any) -> None:
+        async for delivery in deliveries:
+            try:
+                result = processor.process(delivery.records, loaders)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:  # the runtime stops the worker with it, loudly
+                delivery.failed(exc)
+            else:
+                delivery.done(result)
 
-    app.agent(source, name=spec.name)(run)
+    runtime.stage(
+        spec.name,
+        inputs=inputs,
+        outputs=outputs,
+        tables=tables,
+        processor=processor,
+        agent=agent,
+        metrics=metrics,
+    )
     return tables

@@ -2,7 +2,7 @@
 
 `/health` is answered by the worker's event loop itself, so any answer means the loop
 runs. `/ready` gathers the checks of `streams.readiness` — the group assignment and the
-table recovery from faust's own state, the broker and the schema registry by asking
+table recovery from the runtime's loop state, the broker and the schema registry by asking
 them, each within `PROBE_TIMEOUT_SECS` — and answers 200 or 503 with every check as
 JSON, plus this worker's partitions, recovery progress and last error (what
 `primestream status` shows). `/metrics` renders the process's `infra.metrics.Metrics`,
@@ -19,9 +19,8 @@ from typing import Any
 
 from infra.clients import admin_config
 from infra.clock import Clock, wall_clock_us
-from infra.metrics import CONSUMER_LAG, CONTENT_TYPE, Metrics
+from infra.metrics import CONSUMER_LAG, CONTENT_TYPE
 from infra.settings import Settings
-from streams.app import ProcessingContext
 from streams.readiness import (
     Check,
     LastError,
@@ -30,7 +29,7 @@ from streams.readiness import (
     readiness,
     tables_check,
 )
-from streams.recovery import RecoveryWatch
+from streams.worker import Worker
 
 __all__ = ["PROBE_TIMEOUT_SECS", "Probes", "install_worker_views"]
 
@@ -41,7 +40,7 @@ class Probes:
     """Ask the broker and the schema registry whether they answer, each within a timeout.
 
     The admin client is created on first use; probes run on two threads of their own, so
-    a registry that hangs cannot take the threads faust's own work runs on.
+    a registry that hangs cannot take the threads the worker's own work runs on.
     """
 
     def __init__(self, settings: Settings, bootstrap_servers: str, registry: Any) -> None:
@@ -89,58 +88,46 @@ def _logical(settings: Settings, topic: str) -> str:
     return topic[len(prefix) :] if prefix and topic.startswith(prefix) else topic
 
 
-def _held(app: Any) -> list[Any]:
-    """Return the input partitions (faust TPs) APP's consumer holds; none before it starts."""
-    from faust.exceptions import NotReady
-
-    try:
-        assignment = app.consumer.assignment()
-    except NotReady:  # the web server answers before the consumer thread runs
-        return []
-    return sorted(tp for tp in assignment if tp.topic in app.batch_topic_names)
+def input_partitions(worker: Worker) -> list[tuple[str, int]]:
+    """Return the (physical topic, partition) input partitions the worker holds now."""
+    loop = worker.runtime.loop
+    return list(loop.state.held) if loop is not None else []
 
 
-def input_partitions(app: Any) -> list[tuple[str, int]]:
-    """Return the (physical topic, partition) input partitions APP's consumer holds now."""
-    return [(tp.topic, tp.partition) for tp in _held(app)]
-
-
-def consumer_lag(app: Any, settings: Settings) -> dict[tuple[str, ...], float]:
+def consumer_lag(worker: Worker) -> dict[tuple[str, ...], float]:
     """Return {(logical topic, partition): end - committed} of the input partitions held.
 
-    The end is the consumer's last stable offset (read_committed); partitions whose end
-    or committed offset is not known yet (before the first fetch or commit) are left out.
+    Partitions whose end or committed offset is not known yet (before the first fetch or
+    commit) are left out.
     """
-    consumer = app.consumer
-    committed = consumer._committed_offset  # faust's: the next offset the group resumes at
-    lag: dict[tuple[str, ...], float] = {}
-    for tp in _held(app):
-        end, done = consumer.highwater(tp), committed.get(tp)
-        if end is None or end < 0 or done is None:
-            continue
-        lag[(_logical(settings, tp.topic), str(tp.partition))] = float(max(0, end - done))
-    return lag
+    loop = worker.runtime.loop
+    if loop is None:
+        return {}
+    settings = worker.context.settings
+    return {
+        (_logical(settings, topic), str(partition)): float(lag)
+        for (topic, partition), lag in loop.lag().items()
+    }
 
 
-def _checks_of_state(app: Any, watch: RecoveryWatch) -> list[Check]:
-    held = input_partitions(app)
+def _checks_of_state(worker: Worker) -> list[Check]:
+    loop = worker.runtime.loop
+    if loop is None:
+        return [assignment_check(0, []), tables_check(False, True, 0)]
+    state = loop.state
     return [
-        assignment_check(int(app.consumer_generation_id or 0), held),
-        tables_check(bool(app.tables.actives_ready), bool(app.rebalancing), watch.remaining),
+        assignment_check(state.assignments, state.held),
+        tables_check(not state.restoring, state.rebalancing, worker.recovery.remaining),
     ]
 
 
-def install_worker_views(
-    app: Any,
-    ctx: ProcessingContext,
-    watch: RecoveryWatch,
-    metrics: Metrics,
-    *,
-    clock: Clock = wall_clock_us,
-) -> None:
-    """Serve /metrics, /health and /ready on APP's web server (when it runs one)."""
+def install_worker_views(worker: Worker, *, clock: Clock = wall_clock_us) -> None:
+    """Serve /metrics, /health and /ready on the worker's web server (when it runs one)."""
+    app, ctx = worker.app, worker.context
+    metrics = ctx.metrics
     settings = ctx.settings
-    metrics.observe(CONSUMER_LAG, lambda: consumer_lag(app, settings))
+    if metrics is not None:
+        metrics.observe(CONSUMER_LAG, lambda: consumer_lag(worker))
     registry_url = ctx.endpoints.schema_registry_url
     probes = Probes(settings, ctx.endpoints.bootstrap_servers, ctx.registry)
     errors: LastError = ctx.last_error
@@ -158,7 +145,7 @@ def install_worker_views(
         for check in reached:
             if not check.ok:
                 errors.note(clock(), check.name, check.detail)
-        return [*_checks_of_state(app, watch), *reached]
+        return [*_checks_of_state(worker), *reached]
 
     async def ready(web: Any, request: Any) -> Any:
         """Answer 200 when the worker can process (see `streams.readiness`), else 503."""
@@ -166,9 +153,9 @@ def install_worker_views(
         body = result.body(
             pid=os.getpid(),
             group=app.conf.id,
-            client_id=app.conf.broker_client_id,
-            partitions=[[_logical(settings, t), p] for t, p in input_partitions(app)],
-            recovery=watch.snapshot(),
+            client_id=worker.client_id,
+            partitions=[[_logical(settings, t), p] for t, p in input_partitions(worker)],
+            recovery=worker.recovery.snapshot(),
             last_error=errors.snapshot(),
         )
         return web.json(body, status=result.status)
@@ -179,7 +166,8 @@ def install_worker_views(
 
     async def metrics_text(web: Any, request: Any) -> Any:
         """Return every metric in the Prometheus text format."""
-        return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+        body = metrics.exposition() if metrics is not None else b""
+        return web.bytes(body, headers={"Content-Type": CONTENT_TYPE})
 
     for path, view in (("/ready", ready), ("/health", health), ("/metrics", metrics_text)):
         app.page(path)(view)

@@ -78,7 +78,9 @@ class VenueProcessor:
         if not items:
             return out
         key = partition_key(items[0][0].partition)
-        self._adapter.restore(load[VENUE_TABLE](key))
+        # The working set first: the table holds only what the last commit saw.
+        state = self._states.get(key)
+        self._adapter.restore(state if state is not None else load[VENUE_TABLE](key))
         for raw, name, record in items:
             if name == "Order":
                 report = await self._submit(record)

@@ -17,10 +17,10 @@ from confluent_kafka import Producer
 
 from infra.clients import producer_config
 from infra.clock import wall_clock_us
-from streams.app import ProcessingContext
+from streams.context import ProcessingContext
 from streams.execution.etrade import ETradeBroker
 from streams.execution.venue import VENUE_TABLE, TrackingAdapter, VenueProcessor
-from streams.fastpath import FastApp
+from streams.runtime import StreamRuntime
 from streams.stage import StageSpec, register_stage
 
 __all__ = ["SPEC", "live_adapter", "register"]
@@ -38,26 +38,30 @@ def live_adapter(ctx: ProcessingContext) -> TrackingAdapter:
     return ETradeBroker.from_settings(ctx.settings, clock=wall_clock_us)
 
 
-def register(app: FastApp, ctx: ProcessingContext, adapter: TrackingAdapter | None = None) -> None:
-    """Register the live execution agent and its venue clock on APP."""
+def register(
+    runtime: StreamRuntime, ctx: ProcessingContext, adapter: TrackingAdapter | None = None
+) -> None:
+    """Register the live execution agent and its venue clock on the worker."""
     venue = adapter if adapter is not None else live_adapter(ctx)
 
     def make(inputs: dict[str, str]) -> VenueProcessor:
         decoders = {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()}
         return VenueProcessor(venue, decoders)
 
-    register_stage(app, ctx, SPEC, make)
-    _add_clock(app, ctx)
+    register_stage(runtime, ctx, SPEC, make)
+    _add_clock(runtime, ctx)
 
 
-def _add_clock(app: FastApp, ctx: ProcessingContext) -> None:
+def _add_clock(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
     topic = ctx.settings.topic("venue.poll")
     encode = ctx.serializer("VenuePoll", topic)
     source = f"venue-clock/{socket.gethostname()}"
     producer: list[Any] = []  # created on first use: the worker's endpoints are up by then
 
     async def poll_venue() -> None:
-        mine = sorted({tp.partition for tp in app.consumer.assignment() if tp.topic == topic})
+        loop = runtime.loop
+        held = loop.state.held if loop is not None else ()
+        mine = sorted({partition for name, partition in held if name == topic})
         if not mine:
             return
         if not producer:
@@ -68,4 +72,4 @@ def _add_clock(app: FastApp, ctx: ProcessingContext) -> None:
             producer[0].produce(topic, key=b"*", value=value, partition=partition)
         producer[0].poll(0)
 
-    app.timer(ctx.settings.venue_poll_secs, on_leader=False, name="venue-clock")(poll_venue)
+    runtime.app.timer(ctx.settings.venue_poll_secs, on_leader=False, name="venue-clock")(poll_venue)

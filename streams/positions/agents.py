@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stage_tracing import StageTracer
-from streams.app import ProcessingContext
-from streams.fastpath import FastApp
+from streams.context import ProcessingContext
 from streams.positions.accounting import PositionBook
 from streams.positions.processing import PositionProcessor
+from streams.runtime import StreamRuntime
 from streams.stage import OneTable, StageSpec, register_stage
 
 __all__ = ["SPEC", "add_position_views", "register"]
@@ -29,24 +29,24 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if k in ("realized_pnl", "fees") else v) for k, v in record.items()}
 
 
-def register(app: FastApp, ctx: ProcessingContext) -> None:
-    """Register the position agent and its web views on APP."""
+def register(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
+    """Register the position agent and its web views on the worker's app."""
     tables = register_stage(
-        app,
+        runtime,
         ctx,
         SPEC,
         lambda inputs: OneTable(
             PositionProcessor(
                 {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()},
-                StageTracer(ctx.tracing, "positions", app.conf.id),
+                StageTracer(ctx.tracing, "positions", runtime.app.conf.id),
             ),
             "positions",
         ),
     )
-    add_position_views(app, tables["positions"])
+    add_position_views(runtime.app, tables["positions"])
 
 
-def add_position_views(app: FastApp, table: Any) -> None:
+def add_position_views(app: Any, table: Any) -> None:
     """Serve `GET /positions/` and `GET /positions/{symbol}/` from the positions TABLE."""
 
     async def all_positions(web: Any, request: Any) -> Any:

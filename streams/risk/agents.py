@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stage_tracing import StageTracer
-from streams.app import ProcessingContext
-from streams.fastpath import FastApp
+from streams.context import ProcessingContext
 from streams.risk.config import RiskConfig
 from streams.risk.processing import RiskProcessor
 from streams.risk.rules import RiskBook
+from streams.runtime import StreamRuntime
 from streams.stage import OneTable, StageSpec, register_stage
 
 __all__ = ["SPEC", "add_risk_view", "register"]
@@ -32,11 +32,11 @@ SPEC = StageSpec(
 )
 
 
-def register(app: FastApp, ctx: ProcessingContext) -> None:
-    """Register the risk gate's agent and its web view on APP."""
+def register(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
+    """Register the risk gate's agent and its web view on the worker's app."""
     config = ctx.trading.risk
     tables = register_stage(
-        app,
+        runtime,
         ctx,
         SPEC,
         lambda inputs: OneTable(
@@ -44,15 +44,15 @@ def register(app: FastApp, ctx: ProcessingContext) -> None:
                 config,
                 ctx.settings.partitions,
                 {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()},
-                StageTracer(ctx.tracing, "risk", app.conf.id),
+                StageTracer(ctx.tracing, "risk", runtime.app.conf.id),
             ),
             "risk-state",
         ),
     )
-    add_risk_view(app, tables["risk-state"], config)
+    add_risk_view(runtime.app, tables["risk-state"], config)
 
 
-def add_risk_view(app: FastApp, table: Any, config: RiskConfig) -> None:
+def add_risk_view(app: Any, table: Any, config: RiskConfig) -> None:
     """Serve `GET /risk/`: the mode, and each local partition's book from the risk TABLE."""
 
     async def risk_state(web: Any, request: Any) -> Any:

@@ -54,7 +54,7 @@ from consumers.lag import group_position
 from infra.clock import wall_clock_us
 from producers.rows import SourceRow
 from schemas.codec import deserializer_for
-from streams.app import app_id
+from streams.context import app_id
 from tests.bench.bench_signals import (
     DRAIN_SECS,
     FAST_STRATEGIES,

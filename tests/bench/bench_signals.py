@@ -69,7 +69,7 @@ from producers.market.synthetic import SyntheticSource
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_quote
 from schemas.codec import deserializer_for, serializer_for
-from streams.app import app_id, default_strategy_config
+from streams.context import app_id, default_strategy_config
 from streams.engine import EngineSettings, Event, SymbolEngine
 from streams.strategies import StrategyConfig, load_config
 from tests.bench.harness import Measurement, Report, broker, fresh_topic

@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 
 from consumers.lag import group_lag, group_position
-from streams.app import app_id, load_trading_config
+from streams.context import app_id, load_trading_config
 from streams.desk import TABLES
 from streams.positions.accounting import recompute_positions
 from streams.positions.processing import position_key

@@ -14,7 +14,7 @@ from confluent_kafka import Producer
 
 from consumers.lag import group_lag
 from consumers.render import Received
-from streams.app import app_id
+from streams.context import app_id
 from streams.engine import EngineSettings, Event, SymbolEngine
 from streams.strategies import load_config
 from tests.integration.conftest import Scope

@@ -23,7 +23,7 @@ from infra.settings import Settings
 from infra.telemetry import parse_traceparent
 from infra.trace_reader import TraceSpan, fetch_trace, stage_of
 from infra.tracing_backend import spans_url, ui_url
-from streams.app import app_id
+from streams.context import app_id
 from tests.integration.conftest import Scope
 from tests.kit.topics import RawMessage, read_raw
 from tests.kit.waiting import eventually

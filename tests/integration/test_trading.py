@@ -28,7 +28,7 @@ from confluent_kafka import Producer
 from consumers.lag import group_lag
 from consumers.render import Received
 from schemas.codec import serializer_for
-from streams.app import app_id
+from streams.context import app_id
 from tests.integration.conftest import Scope
 from tests.kit import stubs
 from tests.kit.desk import SCRIPTED_MIDS, desk_toml

@@ -29,7 +29,7 @@ from confluent_kafka import Producer
 from consumers.lag import group_lag
 from infra.clock import wall_clock_us
 from infra.run_files import read_run_files
-from streams.app import app_id
+from streams.context import app_id
 from tests.integration.conftest import Scope
 from tests.kit.desk import SCRIPTED_MIDS, desk_toml
 from tests.kit.waiting import eventually

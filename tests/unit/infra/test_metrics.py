@@ -37,7 +37,7 @@ def _filled() -> Metrics:
 def test_every_instrument_is_exposed_under_the_names_its_spec_gives() -> None:
     text = _filled().exposition().decode()
 
-    exposed = {m.group(1) for m in _SAMPLE.finditer(text)}
+    exposed = {m.group(1) for m in _SAMPLE.finditer(text) if not m.group(1).startswith("process_")}
 
     assert exposed == {name for spec in INSTRUMENTS for name in spec.series}
 
@@ -107,3 +107,12 @@ def test_the_metrics_server_serves_the_text() -> None:
         'primestream_producer_records_total{outcome="produced",topic="market.quotes"} 5.0' in text
     )
     assert content_type.startswith("text/plain")
+
+
+def test_process_cpu_and_resident_memory_are_exported() -> None:
+    text = Metrics().exposition().decode()
+
+    samples = {m.group(1): line for line in text.splitlines() if (m := _SAMPLE.match(line))}
+
+    assert float(samples["process_cpu_seconds_total"].split()[-1]) > 0.0
+    assert float(samples["process_resident_memory_bytes"].split()[-1]) > 10 * 2**20

@@ -1,0 +1,159 @@
+"""The worker's one transactional producer: outputs, changelog writes and input offsets, atomically.
+
+One producer serves every partition the worker holds (Kafka Streams' "exactly_once_v2",
+KIP-447): the input offsets go to the transaction with the consumer's group metadata, so a
+worker that lost its partitions in a rebalance can no longer commit for them (the group
+coordinator refuses its stale generation), which is the fencing the per-partition producers
+of the old runtime existed for. One producer means one commit per interval, whatever the
+number of partitions.
+
+Errors are sorted the way librdkafka's transactional API asks: a retriable one is retried,
+one that requires an abort aborts the transaction (`TransactionAbortedError`: the caller
+rewinds its inputs and drops its working state), a fatal one (`FatalTransactionError`: a
+newer producer with the same transactional id fenced this one) stops the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from confluent_kafka import KafkaException, Producer, TopicPartition
+
+from streams.runtime.exceptions import FatalTransactionError, TransactionAbortedError
+
+__all__ = ["TransactionalOutput"]
+
+log = logging.getLogger("primestream.runtime")
+T = TypeVar("T")
+_RETRIES = 5
+
+
+class TransactionalOutput:
+    """Begin, produce into and commit the worker's transactions (one open at a time)."""
+
+    def __init__(self, config: Mapping[str, Any], *, timeout_secs: float = 30.0) -> None:
+        self._config = dict(config)
+        self._timeout = timeout_secs
+        self._producer: Any = None
+        self.open = False
+        self.produced = 0  # records in the open transaction
+        self.commits = 0
+
+    @property
+    def transactional_id(self) -> str:
+        """The id this producer commits under."""
+        return str(self._config["transactional.id"])
+
+    def start(self) -> None:
+        """Create the producer and register its transactional id.
+
+        A transaction left open by a dead predecessor with the same id is aborted here, so
+        `read_committed` readers of what it wrote move on at once.
+        """
+        self._producer = Producer(self._config)
+        self._call("init transactions", lambda: self._producer.init_transactions(self._timeout))
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> None:
+        """Send one record in the open transaction (begun on the first record)."""
+        if not self.open:
+            self.begin()
+        kwargs: dict[str, Any] = {"key": key, "value": value}
+        if headers:
+            kwargs["headers"] = headers
+        if partition is not None:
+            kwargs["partition"] = partition
+        producer = self._producer
+        try:
+            producer.produce(topic, **kwargs)
+        except BufferError:  # the local queue is full: let librdkafka send, then retry once
+            producer.poll(0.5)
+            producer.produce(topic, **kwargs)
+        self.produced += 1
+
+    def begin(self) -> None:
+        """Begin a transaction (local: no broker round trip)."""
+        self._call("begin transaction", self._producer.begin_transaction)
+        self.open = True
+        self.produced = 0
+
+    def poll(self) -> None:
+        """Serve delivery reports (none are kept; a failed delivery fails the commit)."""
+        self._producer.poll(0)
+
+    def commit(self, offsets: Mapping[tuple[str, int], int], group_metadata: Any) -> None:
+        """Commit the open transaction with the input OFFSETS (next offsets) of the group."""
+        if not self.open:
+            if not offsets:
+                return
+            self.begin()
+        partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        timeout = self._timeout
+        producer = self._producer
+        if partitions:
+            self._call(
+                "send offsets",
+                lambda: producer.send_offsets_to_transaction(partitions, group_metadata, timeout),
+            )
+        self._call("commit", lambda: producer.commit_transaction(timeout))
+        self.open = False
+        self.produced = 0
+        self.commits += 1
+
+    def abort(self) -> None:
+        """Abort the open transaction, if any: nothing it holds will ever be visible."""
+        if not self.open:
+            return
+        self.open = False
+        self.produced = 0
+        try:
+            self._producer.abort_transaction(self._timeout)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.fatal():
+                raise FatalTransactionError(f"abort failed: {error.str()}") from exc
+            raise TransactionAbortedError(f"abort failed: {error.str()}") from exc
+
+    def close(self) -> None:
+        """Abort what is open and release the producer."""
+        if self._producer is None:
+            return
+        try:
+            self.abort()
+        except (TransactionAbortedError, FatalTransactionError) as exc:
+            log.warning("closing the producer: %s", exc)
+        self._producer.flush(5)
+        self._producer = None
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        for attempt in range(_RETRIES + 1):
+            try:
+                return call()
+            except KafkaException as exc:
+                error = exc.args[0]
+                if error.fatal():
+                    raise FatalTransactionError(f"{what}: {error.str()}") from exc
+                if error.txn_requires_abort():
+                    self.abort()
+                    raise TransactionAbortedError(f"{what}: {error.str()}") from exc
+                if not error.retriable() or attempt == _RETRIES:
+                    raise TransactionAbortedError(f"{what}: {error.str()}") from self._aborted(exc)
+                log.info("%s: %s, retrying", what, error.str())
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _aborted(self, exc: KafkaException) -> KafkaException:
+        try:
+            self.abort()
+        except (TransactionAbortedError, FatalTransactionError) as nested:
+            log.warning("after %s: %s", exc, nested)
+        return exc
