@@ -1,4 +1,4 @@
-"""Changelog tables hold committed state only: writes show after the commit, never after an abort."""
+"""Changelog tables hold committed state only: a write shows after its commit, never an abort."""
 
 from __future__ import annotations
 
