@@ -1,21 +1,32 @@
 """The worker's exactly-once loop: fetch, hand each partition's records to its agents, commit.
 
-One thing happens at a time, as in Kafka Streams and quixstreams: records are fetched, each
-topic-partition's run of them goes to every stage that reads the topic (the stage's faust
-agent processes it and answers), the outputs go into the worker's open transaction, and when
-the commit policy says so the changed table keys, the outputs and the input offsets commit
-together (`streams.runtime.transactions`). Because nothing is in flight between two steps,
-a rebalance (which librdkafka announces from inside a fetch) always finds the worker between
-batches: it commits what was processed before the partitions move, and restores the tables
-of the partitions it gets (`streams.runtime.restore`) before it fetches their records.
+Records are fetched, each topic-partition's run of them goes to every stage that reads the
+topic (the stage's faust agent processes it and answers), and the outputs go into the
+worker's open transaction. When the commit policy says so, the state of every table key
+changed since the last commit is written to the changelogs and the transaction commits
+with the input offsets (`streams.runtime.transactions`).
 
-Blocking client calls (fetch, commit, restore) run on one thread of their own, the "kafka
-thread"; the agents run on faust's event loop. The loop awaits each call, so the two never
-touch the working state at the same time.
+**Commits overlap processing.** A commit is a few round trips to the transaction
+coordinator (5 to 40 ms on a busy two-core machine), and a loop that waited for it would hold
+every record that arrives meanwhile. So the commit runs on a thread of its own while the
+loop goes on fetching and processing; what those batches produce is held back and sent into
+the next transaction as soon as the commit returns, and the keys they change belong to the
+next commit. If the commit fails, the held-back outputs are dropped with everything else
+since the last commit (see Errors).
+
+**Rebalances** are announced by librdkafka from inside a fetch, so they always find the
+loop between batches: the revocation waits for a commit in flight, commits what was
+processed since, and drops the agents' working sets; the assignment restores the tables of
+partitions the worker did not hold (`streams.runtime.restore`) before any of their records
+are fetched, and keeps the tables of partitions it keeps.
+
+Threads: fetches (and the rebalance callbacks and restores inside them) run on a "fetch"
+thread, commits on a "commit" thread, agents on faust's event loop. The loop awaits each
+fetch, so a callback never runs while an agent works.
 
 Errors: an aborted transaction rewinds the inputs to the committed offsets and drops the
-agents' working sets (the tables hold only committed state, so nothing else needs undoing);
-a fatal producer error, a restore that stalls or a batch an agent could not process stops
+agents' working sets (tables hold committed state only, so nothing else needs undoing); a
+fatal producer error, a restore that stalls or a batch an agent could not process stops
 the worker with the reason (its restart resumes from the last commit).
 """
 
@@ -25,22 +36,24 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
+from infra.clock import Clock, wall_clock_us
 from streams.deadletter import HEADER_PREFIX
-from streams.edge import StageOutput
+from streams.edge import Headers, StageOutput
 from streams.runtime.commit_policy import CommitPolicy
 from streams.runtime.exceptions import StreamRuntimeError, TransactionAbortedError
 from streams.runtime.identity import WorkerSlot
-from streams.runtime.offsets import InputOffsets
+from streams.runtime.offsets import InputOffsets, TopicPartitionKey
 from streams.runtime.records import ConsumedRecord, to_records
 from streams.runtime.restore import ChangelogRestorer
 from streams.runtime.stages import Delivery, Stage
 from streams.runtime.tables import ChangelogTable
+from streams.runtime.timings import LoopTimings
 from streams.runtime.transactions import TransactionalOutput
 
 __all__ = ["STAGE_HEADER", "LoopState", "ProcessingLoop"]
@@ -48,8 +61,11 @@ __all__ = ["STAGE_HEADER", "LoopState", "ProcessingLoop"]
 log = logging.getLogger("primestream.runtime")
 T = TypeVar("T")
 STAGE_HEADER = f"{HEADER_PREFIX}stage"
-_IDLE_POLL_SECS = 0.05
+_IDLE_POLL_SECS = 0.05  # how long a fetch waits for a first record, at most
+_BUSY_POLL_SECS = 0.002  # ... while a commit is in flight
 _REQUEST_SECS = 30.0
+
+Outgoing = tuple[str, bytes | None, bytes | None, Headers | None, int | None]
 
 
 @dataclass
@@ -67,6 +83,15 @@ class LoopState:
     partitions: frozenset[int] = field(default_factory=frozenset)
 
 
+@dataclass
+class _Commit:
+    """A commit in flight: what it commits, when it began, the thread's answer."""
+
+    offsets: dict[TopicPartitionKey, int]
+    started: float
+    future: Future[None]
+
+
 class ProcessingLoop:
     """Runs STAGES over their input topics with exactly-once commits."""
 
@@ -82,6 +107,7 @@ class ProcessingLoop:
         max_batch: int,
         slot: WorkerSlot | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Clock = wall_clock_us,
     ) -> None:
         self._stages = list(stages)
         # topic -> (index of the stage, stage) of every stage that reads it
@@ -98,42 +124,75 @@ class ProcessingLoop:
         self._max_batch = max_batch
         self._slot = slot
         self._clock = clock
+        self._wall_clock = wall_clock
         self._offsets = InputOffsets()
         self._dirty: dict[tuple[int, str, int, str], None] = {}  # (stage, table, partition, key)
+        self._held_back: list[Outgoing] = []  # outputs made while a commit was in flight
+        self._commit: _Commit | None = None
         self._consumer: Any = None
-        self._kafka = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka")
+        self._fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-fetch")
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-commit")
         self._stopping = False
         self._last_commit = clock()
         self._held_partitions: set[int] = set()
         self.state = LoopState()
+        self.timings = LoopTimings(started=clock())
 
     # ------------------------------------------------------------------ life
     async def run(self) -> None:
         """Process until `stop()`; then commit what was processed and leave the group."""
-        await self._in_kafka_thread(self._start)
+        await self._fetching(self._start)
         try:
             while not self._stopping:
-                batch = await self._in_kafka_thread(self._fetch)
-                if batch:
-                    await self._process(batch)
-                caught_up = len(batch) < self._max_batch
-                if self._policy.due(
-                    now=self._clock(),
-                    last_commit=self._last_commit,
-                    pending=self._pending(),
-                    caught_up=caught_up,
-                ):
-                    await self._in_kafka_thread(self._checkpoint)
+                await self._step()
+            await self._settle(wait=True)
         except BaseException as exc:
             self.state.error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            await self._in_kafka_thread(self._close)
-            self._kafka.shutdown(wait=True)
+            await self._fetching(self._close)
+            self._fetcher.shutdown(wait=True)
+            self._committer.shutdown(wait=True)
 
     def stop(self) -> None:
         """Ask the loop to finish its current step, commit and leave."""
         self._stopping = True
+
+    async def _step(self) -> None:
+        timings, clock = self.timings, self._clock
+        began = clock()
+        wait = self._fetch_wait(began)
+        batch = await self._fetching(lambda: self._fetch(wait))
+        fetched = clock()
+        await self._settle(wait=False)
+        if batch:
+            age = self._wall_clock() / 1e6 - batch[0].timestamp_ms / 1e3
+            timings.fetched(len(batch), fetched - began, age)
+            await self._process(batch)
+            timings.processed(clock() - fetched)
+            await self._settle(wait=False)
+        if self._commit is None and self._policy.due(
+            now=clock(),
+            last_commit=self._last_commit,
+            pending=self._pending(),
+            caught_up=len(batch) < self._max_batch,
+        ):
+            self._begin_commit()
+        line = timings.report(clock())
+        if line is not None:
+            log.info("%s", line)
+
+    def _fetch_wait(self, now: float) -> float:
+        """Return how long the next fetch may wait for a first record."""
+        if self._commit is not None:
+            return _BUSY_POLL_SECS  # the commit's end is worth noticing soon
+        if self._pending():  # not longer than until the next commit is due
+            due = self._last_commit + self._policy.min_interval_secs
+            return min(_IDLE_POLL_SECS, max(0.0, due - now))
+        return _IDLE_POLL_SECS
+
+    async def _fetching(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._fetcher, call)
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Return {(topic, partition): end - committed} of the inputs held (known ones only)."""
@@ -154,10 +213,7 @@ class ProcessingLoop:
             lag[(topic, partition)] = max(0, high - committed)
         return lag
 
-    async def _in_kafka_thread(self, call: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._kafka, call)
-
-    # ------------------------------------------------------ kafka thread: start
+    # ------------------------------------------------------ fetch thread: start
     def _start(self) -> None:
         self._output.start()
         self._consumer = Consumer(self._consumer_config)
@@ -173,7 +229,7 @@ class ProcessingLoop:
             return
         try:
             if self.state.error is None:
-                self._checkpoint()
+                self._commit_now()
             self._consumer.close()  # leaves the group (a revocation, with its commit, first)
         finally:
             self._output.close()
@@ -182,12 +238,12 @@ class ProcessingLoop:
             if self._slot is not None:
                 self._slot.release()
 
-    # ------------------------------------------------------ kafka thread: fetch
-    def _fetch(self) -> list[ConsumedRecord]:
-        """Return the next records: wait a little for the first, then take what is there."""
+    def _fetch(self, wait_secs: float) -> list[ConsumedRecord]:
+        """Return the next records: wait up to WAIT_SECS for the first, then take what is there."""
         consumer = self._consumer
-        first = consumer.poll(_IDLE_POLL_SECS)
-        self._output.poll()
+        first = consumer.poll(wait_secs)
+        if self._commit is None:
+            self._output.poll()
         if first is None:
             return []
         messages = [first]
@@ -215,64 +271,125 @@ class ProcessingLoop:
                         f"{records[0].offset}..{records[-1].offset}: {exc!r}"
                     ) from exc
                 self._emit(index, stage, partition, output)
-                metrics = stage.metrics
-                if metrics is not None:
-                    metrics.record(topic, len(records), output, time.perf_counter() - started)
+                if stage.metrics is not None:
+                    stage.metrics.record(topic, len(records), output, time.perf_counter() - started)
             self._offsets.processed((topic, partition), records[-1].offset)
 
     def _emit(self, index: int, stage: Stage, partition: int, output: StageOutput) -> None:
-        produce = self._output.produce
+        send = self._held_back.append if self._commit is not None else self._send
         if output.deadletters:
             name = stage.name.encode()
             for dead in output.deadletters:
                 # Several stages may read one topic: the header says which one refused it.
                 headers = [*dead.headers, (STAGE_HEADER, name)]
-                produce(self._deadletter, dead.value, dead.key, headers)
+                send((self._deadletter, dead.value, dead.key, headers, None))
         outputs = stage.outputs
         for logical, out in output.records:
             topic, encode = outputs[logical]
-            produce(topic, encode(out.value), out.key, out.headers, out.partition)
+            send((topic, encode(out.value), out.key, out.headers, out.partition))
         dirty = self._dirty
         for table, key in output.changed:
             dirty[(index, table, partition, key)] = None
 
+    def _send(self, outgoing: Outgoing) -> None:
+        topic, value, key, headers, partition = outgoing
+        self._output.produce(topic, value, key, headers, partition)
+
     def _pending(self) -> bool:
         return bool(self._dirty) or self._output.open or bool(self._offsets.pending())
 
-    # ------------------------------------------------ kafka thread: commit
-    def _checkpoint(self) -> None:
-        """Write the changed keys' state, then commit it with the outputs and input offsets."""
-        started = self._clock()
+    # ------------------------------------------------------------ commits
+    def _begin_commit(self) -> None:
+        """Write the changed keys' state, then commit on the commit thread (no wait)."""
+        offsets = self._stage_commit()
+        if offsets is None:
+            return
+        metadata = self._consumer.consumer_group_metadata()
+        future = self._committer.submit(self._output.commit, offsets, metadata)
+        self._commit = _Commit(offsets, self._clock(), future)
+
+    def _stage_commit(self) -> dict[TopicPartitionKey, int] | None:
+        """Send the changed keys' state into the open transaction; return the offsets to commit.
+
+        None: nothing to commit. The keys changed from here on belong to the next commit.
+        """
         output = self._output
+        for stage_index, table_name, partition, key in self._dirty:
+            stage = self._stages[stage_index]
+            table = stage.tables[table_name]
+            write = table.write(partition, key, stage.processor.state(table_name, key))
+            output.produce(table.topic, write.value, key.encode(), None, partition)
+        self._dirty.clear()
+        offsets = self._offsets.pending()
+        if not output.open and not offsets:
+            return None
+        return offsets
+
+    async def _settle(self, *, wait: bool) -> None:
+        """Finish the commit in flight if it is done (or WAIT for it)."""
+        commit = self._commit
+        if commit is None or not (wait or commit.future.done()):
+            return
+        if wait:
+            await asyncio.wrap_future(commit.future)
+        self._finish(commit)
+
+    def _finish(self, commit: _Commit) -> None:
+        """Account for a finished commit; release the held-back outputs, or rewind on abort."""
+        if self._commit is not commit:
+            return
+        self._commit = None
+        held, self._held_back = self._held_back, []
         try:
-            for stage_index, table_name, partition, key in self._dirty:
-                stage = self._stages[stage_index]
-                table = stage.tables[table_name]
-                write = table.write(partition, key, stage.processor.state(table_name, key))
-                output.produce(table.topic, write.value, key.encode(), None, partition)
-            offsets = self._offsets.pending()
-            output.commit(offsets, self._consumer.consumer_group_metadata())
+            commit.future.result()
         except TransactionAbortedError as exc:
             log.warning("transaction aborted, resuming from the last commit: %s", exc)
             self._reset()
             return
+        self._committed(commit.offsets, commit.started)
+        for outgoing in held:
+            self._send(outgoing)
+
+    def _committed(self, offsets: dict[TopicPartitionKey, int], started: float) -> None:
         self._offsets.committed(offsets)
         for table in self._tables:
             table.commit()
-        self._dirty.clear()
         now = self._clock()
         self._last_commit = now
         self.state.commits += 1
         self.state.last_commit_secs = now - started
+        self.timings.committed(now - started)
+
+    def _commit_now(self) -> None:
+        """Commit everything processed so far, here and now (rebalance, shutdown)."""
+        commit = self._commit
+        if commit is not None:
+            commit.future.exception()  # wait for it, whatever the outcome
+            self._finish(commit)
+        started = self._clock()
+        try:
+            offsets = self._stage_commit()
+            if offsets is None:
+                return
+            self._output.commit(offsets, self._consumer.consumer_group_metadata())
+        except TransactionAbortedError as exc:
+            log.warning("transaction aborted, resuming from the last commit: %s", exc)
+            self._reset()
+            return
+        self._committed(offsets, started)
 
     def _reset(self) -> None:
         """After an abort: drop uncommitted state, read the inputs again from the commit."""
         self.state.aborts += 1
         self._forget()
+        self._held_back.clear()
         self._last_commit = self._clock()
         for (topic, partition), offset in self._offsets.rewind().items():
             where = OFFSET_BEGINNING if offset is None else offset
-            self._consumer.seek(TopicPartition(topic, partition, where))
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, where))
+            except KafkaException as exc:  # a partition on its way out: its next owner rereads
+                log.warning("could not rewind %s[%d]: %s", topic, partition, exc)
 
     def _forget(self) -> None:
         for table in self._tables:
@@ -281,12 +398,12 @@ class ProcessingLoop:
         for stage in self._stages:
             stage.processor.forget()
 
-    # ----------------------------------------- kafka thread: rebalance callbacks
+    # ----------------------------------------- fetch thread: rebalance callbacks
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         """Commit what was processed before the partitions move, then drop working state."""
         self.state.rebalancing = True
-        if self.state.error is None and self._pending():
-            self._checkpoint()
+        if self.state.error is None:
+            self._commit_now()
         for stage in self._stages:
             stage.processor.forget()
         self._offsets.revoke((tp.topic, tp.partition) for tp in partitions)
@@ -296,6 +413,11 @@ class ProcessingLoop:
         """Drop everything: the group gave the partitions away, nothing may commit for them."""
         log.warning("lost %d partitions without a revocation: their state goes", len(partitions))
         self.state.rebalancing = True
+        commit = self._commit
+        if commit is not None:
+            commit.future.exception()
+            self._commit = None
+        self._held_back.clear()
         self._output.abort()
         self._forget()
         self._offsets.revoke((tp.topic, tp.partition) for tp in partitions)

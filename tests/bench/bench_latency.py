@@ -68,6 +68,7 @@ from tests.bench.bench_signals import (
     make_namespace,
     publish_quotes,
     read_all,
+    receive,
     running,
     worker_argv,
     worker_lag,
@@ -106,7 +107,7 @@ class VisiblePositions(VisibleSignals):
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                batch = self._consumer.consume(num_messages=1_000, timeout=0.05)
+                batch = receive(self._consumer)
                 received_us = wall_clock_us()
                 for message in batch:
                     if message.error() is None:

@@ -510,7 +510,7 @@ class VisibleSignals:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                batch = self._consumer.consume(num_messages=1_000, timeout=0.05)
+                batch = receive(self._consumer)
                 received_us = wall_clock_us()
                 for message in batch:
                     if message.error() is None:
@@ -527,6 +527,18 @@ class VisibleSignals:
         deadline = time.monotonic() + timeout
         while time.monotonic() - self.last_receive < quiet_secs and time.monotonic() < deadline:
             time.sleep(0.1)
+
+
+def receive(consumer: Consumer, wait_secs: float = 0.05) -> list[Message]:
+    """Return the next records as soon as the first arrives (and what came with it).
+
+    `consume(n, timeout)` would wait until n records or the timeout: a record's arrival
+    would be stamped up to the timeout late.
+    """
+    first = consumer.poll(wait_secs)
+    if first is None:
+        return []
+    return [first, *consumer.consume(num_messages=999, timeout=0)]
 
 
 def percentiles_ms(latencies_us: list[int]) -> dict[str, float]:
