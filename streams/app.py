@@ -104,7 +104,7 @@ def _loop(
     admin = AdminClient(admin_config(settings, servers))
     apply_topics(admin, topic_specs(settings), namespace=settings.namespace)
     apply_topics(admin, changelog_specs(settings, ident, tables))
-    slot: WorkerSlot = claim_slot(settings.home / "run", ident, settings.worker_id)
+    slot: WorkerSlot = claim_slot(settings.home / "workers" / ident / "slots", settings.worker_id)
     output = TransactionalOutput(
         transactional_producer_config(settings, servers, f"{ident}-{slot.worker_id}", client_id)
     )

@@ -40,12 +40,15 @@ class WorkerSlot:
             self._handle = None
 
 
-def claim_slot(run_dir: Path, app_id: str, configured: str | None = None) -> WorkerSlot:
-    """Claim this process's identity among the workers of APP_ID under RUN_DIR."""
+def claim_slot(slots: Path, configured: str | None = None) -> WorkerSlot:
+    """Claim this process's identity among the workers whose lock files are in SLOTS.
+
+    SLOTS is the app's own directory (its namespace's local state), so `namespaces delete`
+    removes it with the rest.
+    """
     if configured:
         return WorkerSlot(configured)
     host = socket.gethostname()
-    slots = run_dir / "slots" / app_id
     slots.mkdir(parents=True, exist_ok=True)
     for number in range(MAX_SLOTS):
         handle = (slots / f"{host}-{number}.lock").open("ab")
@@ -58,4 +61,4 @@ def claim_slot(run_dir: Path, app_id: str, configured: str | None = None) -> Wor
         handle.write(f"{os.getpid()}\n".encode())
         handle.flush()
         return WorkerSlot(f"{host}-{number}", handle)
-    raise RuntimeError(f"{MAX_SLOTS} workers of {app_id} already run on {host}")
+    raise RuntimeError(f"{MAX_SLOTS} workers with locks in {slots} already run on {host}")
