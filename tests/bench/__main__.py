@@ -13,6 +13,7 @@ BENCHES = (
     "bench_latency",
     "bench_backtest",
     "bench_tracing",
+    "bench_memory",
 )
 
 
