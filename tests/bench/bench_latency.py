@@ -18,7 +18,10 @@ paper desk emits, in the batch of the filling quote, one position record per fil
 - visible: when a read_committed reader in this process received the record - the same;
 - from the signal's quote: produced timestamp - the order's `ts_event_us` (the quote that
   made the signal), i.e. including the wait for the symbol's next quote;
-- commit wait: visible - produced.
+- commit wait: visible - produced;
+- signal visible: when a read_committed reader of `signals` received a signal - the event
+  time of the quote that made it (the signal's `ts_event_us`): the original system's
+  "signal within 50 ms".
 
 Warm-up excluded: 500 unpaced quotes the worker must commit first, then the first
 --warmup-secs of the paced feed. Percentiles from an HDR histogram (µs, 3 significant
@@ -89,6 +92,7 @@ VIEWS = {
     "visible": "fill quote -> visible read_committed",
     "from_signal_quote": "signal quote -> position produced",
     "commit_wait": "  visible - produced (commit wait)",
+    "signal_visible": "signal quote -> signal visible",
 }
 _PCTS = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
 DESK_CONFIG = desk_toml(FAST_STRATEGIES, qty=10.0, unlimited=True, slippage_bps=None)
@@ -311,6 +315,11 @@ def latencies(chains: list[Chain], received: dict[tuple[int, int], int]) -> dict
     }
 
 
+def signal_latency(seen: list[tuple[int, int, int]], start_us: int) -> dict[str, Any]:
+    """Return the HDR summary of signal visibility after START_US (received - event time)."""
+    return hdr_summary([received - event for event, _, received in seen if event >= start_us])
+
+
 def trend(chains: list[Chain], start_us: int, end_us: int) -> dict[str, float | None]:
     """Return the produced p50 (ms) of the first and last TREND_SECS: a backlog grows it."""
     span = int(TREND_SECS * 1e6)
@@ -349,7 +358,9 @@ def run_rate(
     config.write_text(DESK_CONFIG)
     env = {**ns.env, "PRIMESTREAM_TRADING_MODE": "paper"}
     feed_rows, progress, visible = live_quotes(FEED_SYMBOLS), Progress(ns), VisiblePositions(ns)
+    signals = VisibleSignals(ns)
     visible.start()
+    signals.start()
     log = home / "logs" / f"latency-desk-{ns.settings.namespace}.log"
     try:
         with running(worker_argv(config), env, log) as alive:
@@ -360,6 +371,7 @@ def run_rate(
         visible.wait_quiet(quiet_secs=1.0, timeout=30)
     finally:
         visible.stop()
+        signals.stop()
     worker = worker_rate(progress.samples, feed.rate)
     worker |= {"left_after_drain": left_after_drain, "unprocessed_at_stop": unprocessed}
     return {
@@ -370,6 +382,7 @@ def run_rate(
         "feed": {"quotes": feed.sent, "secs": round(feed.secs, 2), "rate": round(feed.rate)},
         "worker": worker,
         **measured(ns, feed.start_us + int(warmup_secs * 1e6), feed.end_us, visible.received),
+        "signal_visible": signal_latency(signals.seen, feed.start_us + int(warmup_secs * 1e6)),
     }
 
 
@@ -404,11 +417,11 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
     out = [
         "paper loop latency, ms after the event time (ma_cross 2/5, 5 symbols, "
         f"{PARTITIONS} partitions, commit {COMMIT_INTERVAL_MS:.0f} ms, HDR percentiles)",
-        f"  {'rate':>7} {'view':<37} {'fills':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
+        f"  {'rate':>7} {'view':<37} {'count':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
     ]
     for run in runs:
         for number, (key, label) in enumerate(VIEWS.items()):
-            p = run["latency"][key]
+            p = run["latency"][key] if key in run["latency"] else run[key]
             figures = " ".join(f"{p.get(k, float('nan')):>8.1f}" for k in _PCTS)
             rate = f"{run['rate']:>6,.0f}/s" if number == 0 else " " * 8
             out.append(f"  {rate} {label:<37} {p['count']:>7,} {figures}")
