@@ -14,6 +14,8 @@ from streams.strategies.base import Params, Side, StrategyView
 __all__ = ["make_signal", "numeric_params", "signal_id", "view_from_signal"]
 
 _ID_BYTES = 12
+# What json.dumps(..., separators=(",", ":"), ensure_ascii=False) builds on every call.
+_ID_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def signal_id(
@@ -25,11 +27,7 @@ def signal_id(
     deduplicated against) the original. The order of TRIGGER_IDS matters.
     """
     # JSON keeps the fields apart unambiguously ("a|b" + "c" != "a" + "b|c").
-    payload = json.dumps(
-        [symbol, strategy_name, int(ts_event_us), list(trigger_ids)],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    payload = _ID_JSON.encode([symbol, strategy_name, int(ts_event_us), list(trigger_ids)])
     return hashlib.blake2b(payload.encode(), digest_size=_ID_BYTES).hexdigest()
 
 
