@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -23,9 +23,29 @@ _NEW_YORK = ZoneInfo("America/New_York")
 _BPS = Decimal(10_000)
 
 
+# The last New York date asked for, as [first µs, first µs of the next date, ordinal]: a
+# book asks for every quote, and the date changes once a day (a time-zone conversion costs
+# more than the rest of a quote's checks).
+_DAY: list[int] = [1, 0, 0]
+
+
 def trading_day(ts_event_us: int) -> int:
     """Return the America/New_York calendar date of TS_EVENT_US (µs) as a date ordinal."""
-    return (_EPOCH + timedelta(microseconds=ts_event_us)).astimezone(_NEW_YORK).toordinal()
+    start_us, end_us, day = _DAY
+    if start_us <= ts_event_us < end_us:
+        return day
+    local = (_EPOCH + timedelta(microseconds=ts_event_us)).astimezone(_NEW_YORK)
+    local_date = local.date()
+    start_us = _local_midnight_us(local_date)
+    end_us = _local_midnight_us(local_date + timedelta(days=1))
+    if start_us <= ts_event_us < end_us:  # New York's midnights exist (DST moves 02:00)
+        _DAY[:] = [start_us, end_us, local_date.toordinal()]
+    return local.toordinal()
+
+
+def _local_midnight_us(day: date) -> int:
+    midnight = datetime.combine(day, time(0), tzinfo=_NEW_YORK)
+    return (midnight - _EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
