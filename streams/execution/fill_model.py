@@ -6,6 +6,7 @@ whether displayed size caps a fill, and how many quotes a book keeps for late or
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -48,6 +49,27 @@ def _local_midnight_us(day: date) -> int:
     return (midnight - _EPOCH) // timedelta(microseconds=1)
 
 
+def _per_bps(bps: float) -> Decimal:
+    """Return BPS as a fraction, through its shortest repr (worked out once per value)."""
+    return _fraction(repr(float(bps)))  # keyed by the repr: -0.0 is not 0.0 here
+
+
+@functools.lru_cache(maxsize=64)
+def _fraction(bps: str) -> Decimal:
+    return Decimal(bps) / _BPS
+
+
+def _slipped(bps: float) -> tuple[Decimal, Decimal]:
+    """Return (1 + slip, 1 - slip) of a slippage of BPS: what buys and sells pay."""
+    return _slip_factors(repr(float(bps)))
+
+
+@functools.lru_cache(maxsize=64)
+def _slip_factors(bps: str) -> tuple[Decimal, Decimal]:
+    slip = _fraction(bps)
+    return 1 + slip, 1 - slip
+
+
 @dataclass(frozen=True, slots=True)
 class FillModel:
     """How the paper broker prices and sizes fills; the defaults fill for free at the quote.
@@ -88,14 +110,14 @@ class FillModel:
 
     def market_price(self, side: str, bid: float, ask: float) -> Decimal:
         """Return what a market order on SIDE pays against a BID/ASK quote, slippage included."""
-        slip = Decimal(repr(float(self.slippage_bps))) / _BPS
+        up, down = _slipped(self.slippage_bps)
         if side == "BUY":
-            return money(Decimal(repr(ask)) * (1 + slip))
-        return money(Decimal(repr(bid)) * (1 - slip))
+            return money(Decimal(repr(ask)) * up)
+        return money(Decimal(repr(bid)) * down)
 
     def commission(self, qty: float, notional: Decimal) -> Decimal:
         """Return the commission of an order that filled QTY shares for NOTIONAL in all."""
-        bps = Decimal(repr(float(self.commission_bps))) / _BPS
+        bps = _per_bps(self.commission_bps)
         variable = self.commission_per_share * Decimal(repr(qty)) + bps * notional
         return money(max(self.commission_min, variable))
 
