@@ -12,6 +12,7 @@ update it holds a view: breakout-style strategies hold a view for many updates i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from streams.strategies.signals import make_signal
 __all__ = ["SIZING_ATR", "EngineOutput", "EngineSettings", "Event", "SymbolEngine"]
 
 SIZING_ATR = "atr_14"
+_US_PER_SEC = 1_000_000
 
 Record = dict[str, Any]
 
@@ -46,13 +48,34 @@ class EngineSettings:
     max_gap_factor: float = 3.0
 
 
-@dataclass(frozen=True)
 class Event:
-    """One input record of a symbol: what it is, when it happened, its decoded value."""
+    """One input record of a symbol: what it is, when it happened, its decoded value.
+
+    A plain slotted class, treated as immutable: one is made per consumed record, and a
+    frozen dataclass's `__init__` cost several times as much as the engine's own work on
+    a quote that fires nothing.
+    """
+
+    __slots__ = ("kind", "record", "ts_us")
 
     kind: str  # "quote" | "bar" | "news"
     ts_us: int
     record: Record
+
+    def __init__(self, kind: str, ts_us: int, record: Record) -> None:
+        self.kind = kind
+        self.ts_us = ts_us
+        self.record = record
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (self.kind, self.ts_us, self.record) == (other.kind, other.ts_us, other.record)
+
+    __hash__ = None  # type: ignore[assignment]  # the record is a dict
+
+    def __repr__(self) -> str:
+        return f"Event(kind={self.kind!r}, ts_us={self.ts_us!r}, record={self.record!r})"
 
     def trigger_id(self) -> str:
         """Return the id that names this event in the signals it triggers."""
@@ -62,7 +85,7 @@ class Event:
         return f"{self.kind}:{r['symbol']}:{self.ts_us}:{r.get('seq', 0)}"
 
 
-@dataclass
+@dataclass(slots=True)
 class EngineOutput:
     """What one event produced: signals to publish, late events to dead-letter.
 
@@ -75,6 +98,9 @@ class EngineOutput:
     steps: list[tuple[Event, list[Record]]] = field(default_factory=list)
 
 
+_sentiment_key = functools.cache(sentiment_key)
+
+
 class SymbolEngine:
     """Indicators, sentiment and strategy memory of one symbol."""
 
@@ -83,8 +109,17 @@ class SymbolEngine:
         self._config = config
         self._settings = settings
         self._specs = config.for_symbol(symbol)
+        # Each spec's evaluation with its params bound, shared by every engine of the config.
+        self._plan = tuple((spec.name, spec.evaluate, spec.params) for spec in self._specs)
         self._weights = ensemble_weights(config, symbol) if config.ensemble else {}
+        self._ensemble = config.ensemble if self._weights else None
         self._gaps = GapPolicy(settings.max_gap_factor)
+        interval = settings.quote_interval_secs
+        # GapPolicy.is_gap's bound for quotes, worked out once (the same float); None makes
+        # every quote ask GapPolicy, which refuses a non-positive interval as it always did.
+        self._quote_gap_us = (
+            settings.max_gap_factor * interval * _US_PER_SEC if interval > 0.0 else None
+        )
         # Every signal carries the symbol's ATR(14): volatility-targeted sizing reads it.
         specs = required_indicators(config, symbol)
         specs.setdefault(SIZING_ATR, ("atr", {"period": 14}))
@@ -96,13 +131,20 @@ class SymbolEngine:
         self.price: float | None = None
         self.sides: dict[str, str] = {}
         self.views: dict[str, StrategyView] = {}
+        # True while the views changed since the ensemble last combined them: combining the
+        # same views again gives the same view, whose side is already in `sides`.
+        self._views_changed = True
 
     def on_event(self, event: Event) -> EngineOutput:
         """Feed one event; return the signals it (and the events it released) produced."""
-        out = EngineOutput()
         released, late = self.buffer.push(event.ts_us, event)
         if late is not None:
-            out.late.append(late)
+            return EngineOutput([], [late], [])
+        if len(released) == 1:  # the usual case: one event in, the same one out
+            ready = released[0]
+            signals = self._apply(ready)
+            return EngineOutput(list(signals), [], [(ready, signals)])
+        out = EngineOutput()
         for ready in released:
             signals = self._apply(ready)
             out.signals += signals
@@ -120,39 +162,41 @@ class SymbolEngine:
 
     def _apply(self, event: Event) -> list[Record]:
         r = event.record
-        if event.kind == "news":
+        kind = event.kind
+        ts_us = event.ts_us
+        if kind == "news":
             for sentiment in self.sentiment.values():
-                sentiment.update(float(r["sentiment"]["compound"]), event.ts_us)
+                sentiment.update(float(r["sentiment"]["compound"]), ts_us)
             interval = None
-        elif event.kind == "bar":
+        elif kind == "bar":
             self.price = float(r["close"])
-            self.indicators.update(self.price, r["high"], r["low"], r["volume"], event.ts_us)
+            self.indicators.update(self.price, r["high"], r["low"], r["volume"], ts_us)
             interval = float(r["interval_secs"])
         else:
-            self.price = (float(r["bid"]) + float(r["ask"])) / 2.0
-            self.indicators.update(self.price, self.price, self.price, 0.0, event.ts_us)
+            self.price = mid = (float(r["bid"]) + float(r["ask"])) / 2.0
+            self.indicators.update(mid, mid, mid, 0.0, ts_us)
             interval = self._settings.quote_interval_secs
         price = self.price
         if price is None:
             return []
-        snapshot = self._snapshot(event.ts_us)
-        previous: Mapping[str, float] | None = self.previous
-        if interval is not None:
-            previous = self._gaps.previous_for(
-                self.previous, self.previous_ts_us, event.ts_us, interval
-            )
-        signals = self._evaluate(snapshot, previous, event, price)
-        if interval is not None:  # news does not move the price path strategies compare
-            self.previous, self.previous_ts_us = snapshot, event.ts_us
-        return signals
-
-    def _snapshot(self, ts_us: int) -> dict[str, float]:
         snapshot = self.indicators.snapshot()
         for half_life, sentiment in self.sentiment.items():
-            # No news yet is neutral news: 0, so the first item can cross a threshold.
-            value = sentiment.value_at(ts_us) if sentiment.ts_us is not None else 0.0
-            snapshot[sentiment_key(half_life)] = value
-        return snapshot
+            # No news yet is neutral news: value_at is 0, so the first item can cross.
+            snapshot[_sentiment_key(half_life)] = sentiment.value_at(ts_us)
+        previous: Mapping[str, float] | None = self.previous
+        if interval is None:
+            pass
+        elif kind != "news" and kind != "bar" and self._quote_gap_us is not None:
+            # GapPolicy.previous_for on a quote, inline.
+            previous_ts_us = self.previous_ts_us
+            if previous_ts_us is not None and ts_us - previous_ts_us > self._quote_gap_us:
+                previous = None
+        else:
+            previous = self._gaps.previous_for(self.previous, self.previous_ts_us, ts_us, interval)
+        signals = self._evaluate(snapshot, previous, event, price)
+        if interval is not None:  # news does not move the price path strategies compare
+            self.previous, self.previous_ts_us = snapshot, ts_us
+        return signals
 
     def _evaluate(
         self,
@@ -161,48 +205,50 @@ class SymbolEngine:
         event: Event,
         price: float,
     ) -> list[Record]:
-        signals = []
-        for spec in self._specs:
-            view = spec.strategy(snapshot, previous, price, spec.params)
+        signals: list[Record] = []
+        views, sides = self.views, self.sides
+        for name, evaluate, params in self._plan:
+            view = evaluate(snapshot, previous, price)
             if view is None:
                 continue
-            self.views[spec.name] = view
-            signals += self._on_change(spec.name, view, spec.params, event, price)
-        if self._config.ensemble is not None and self._weights:
-            ensemble = self._config.ensemble
-            view = combine(self.views, self._weights, ensemble.min_strength)
-            if view is not None:
-                signals += self._on_change(ensemble.name, view, {}, event, price)
+            views[name] = view
+            self._views_changed = True
+            if sides.get(name, "FLAT") != view.side:
+                signals.append(self._signal(name, view, params, snapshot, event, price))
+        ensemble = self._ensemble
+        if ensemble is not None and self._views_changed:
+            view = combine(views, self._weights, ensemble.min_strength)
+            self._views_changed = False
+            if view is not None and sides.get(ensemble.name, "FLAT") != view.side:
+                signals.append(self._signal(ensemble.name, view, {}, snapshot, event, price))
         return signals
 
-    def _on_change(
+    def _signal(
         self,
         name: str,
         view: StrategyView,
         params: Mapping[str, Any],
+        snapshot: Mapping[str, float],
         event: Event,
         price: float,
-    ) -> list[Record]:
-        side = view.side.value
-        if self.sides.get(name, "FLAT") == side:
-            return []
-        self.sides[name] = side
-        atr = self.indicators.snapshot().get(SIZING_ATR)
+    ) -> Record:
+        """Record NAME's new side and return the signal of VIEW (its side changed)."""
+        self.sides[name] = view.side.value
+        # The ATR of this update: the snapshot holds it once ready (no other key has its name).
+        atr = snapshot.get(SIZING_ATR)
         if atr is not None and SIZING_ATR not in view.features:
             view = StrategyView(
                 view.side, view.strength, view.confidence, {**view.features, SIZING_ATR: atr}
             )
-        return [
-            make_signal(
-                self.symbol,
-                name,
-                view,
-                ref_price=price,
-                ts_event_us=event.ts_us,
-                params=dict(params),
-                trigger_ids=[event.trigger_id()],
-            )
-        ]
+        return make_signal(
+            self.symbol,
+            name,
+            view,
+            ref_price=price,
+            ts_event_us=event.ts_us,
+            params=params,
+            trigger_ids=[event.trigger_id()],
+        )
 
     def state(self) -> dict[str, Any]:
         """Return a JSON-serializable state (the table value)."""

@@ -47,10 +47,15 @@ class ReorderBuffer(Generic[T]):
                 f"processed (grace {self.grace_us / 1000:g} ms)",
             )
         self._arrivals += 1
+        newest = self.newest_us
+        if newest is None or ts_us > newest:
+            self.newest_us = newest = ts_us
+        if not self._heap and not self.grace_us:
+            # Nothing held and no grace: ITEM is released as it arrives, as the heap would.
+            self.released_us = ts_us
+            return [item], None
         heapq.heappush(self._heap, (ts_us, self._arrivals, item))
-        if self.newest_us is None or ts_us > self.newest_us:
-            self.newest_us = ts_us
-        return self._release(self.newest_us - self.grace_us), None
+        return self._release(newest - self.grace_us), None
 
     def pending(self) -> list[tuple[int, T]]:
         """Return the held (event time, item) pairs in release order."""

@@ -6,10 +6,11 @@ whether displayed size caps a fill, and how many quotes a book keeps for late or
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -23,9 +24,50 @@ _NEW_YORK = ZoneInfo("America/New_York")
 _BPS = Decimal(10_000)
 
 
+# The last New York date asked for, as [first µs, first µs of the next date, ordinal]: a
+# book asks for every quote, and the date changes once a day (a time-zone conversion costs
+# more than the rest of a quote's checks).
+_DAY: list[int] = [1, 0, 0]
+
+
 def trading_day(ts_event_us: int) -> int:
     """Return the America/New_York calendar date of TS_EVENT_US (µs) as a date ordinal."""
-    return (_EPOCH + timedelta(microseconds=ts_event_us)).astimezone(_NEW_YORK).toordinal()
+    start_us, end_us, day = _DAY
+    if start_us <= ts_event_us < end_us:
+        return day
+    local = (_EPOCH + timedelta(microseconds=ts_event_us)).astimezone(_NEW_YORK)
+    local_date = local.date()
+    start_us = _local_midnight_us(local_date)
+    end_us = _local_midnight_us(local_date + timedelta(days=1))
+    if start_us <= ts_event_us < end_us:  # New York's midnights exist (DST moves 02:00)
+        _DAY[:] = [start_us, end_us, local_date.toordinal()]
+    return local.toordinal()
+
+
+def _local_midnight_us(day: date) -> int:
+    midnight = datetime.combine(day, time(0), tzinfo=_NEW_YORK)
+    return (midnight - _EPOCH) // timedelta(microseconds=1)
+
+
+def _per_bps(bps: float) -> Decimal:
+    """Return BPS as a fraction, through its shortest repr (worked out once per value)."""
+    return _fraction(repr(float(bps)))  # keyed by the repr: -0.0 is not 0.0 here
+
+
+@functools.lru_cache(maxsize=64)
+def _fraction(bps: str) -> Decimal:
+    return Decimal(bps) / _BPS
+
+
+def _slipped(bps: float) -> tuple[Decimal, Decimal]:
+    """Return (1 + slip, 1 - slip) of a slippage of BPS: what buys and sells pay."""
+    return _slip_factors(repr(float(bps)))
+
+
+@functools.lru_cache(maxsize=64)
+def _slip_factors(bps: str) -> tuple[Decimal, Decimal]:
+    slip = _fraction(bps)
+    return 1 + slip, 1 - slip
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +110,14 @@ class FillModel:
 
     def market_price(self, side: str, bid: float, ask: float) -> Decimal:
         """Return what a market order on SIDE pays against a BID/ASK quote, slippage included."""
-        slip = Decimal(repr(float(self.slippage_bps))) / _BPS
+        up, down = _slipped(self.slippage_bps)
         if side == "BUY":
-            return money(Decimal(repr(ask)) * (1 + slip))
-        return money(Decimal(repr(bid)) * (1 - slip))
+            return money(Decimal(repr(ask)) * up)
+        return money(Decimal(repr(bid)) * down)
 
     def commission(self, qty: float, notional: Decimal) -> Decimal:
         """Return the commission of an order that filled QTY shares for NOTIONAL in all."""
-        bps = Decimal(repr(float(self.commission_bps))) / _BPS
+        bps = _per_bps(self.commission_bps)
         variable = self.commission_per_share * Decimal(repr(qty)) + bps * notional
         return money(max(self.commission_min, variable))
 

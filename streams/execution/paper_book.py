@@ -37,13 +37,19 @@ Semantics (`PaperBook`):
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from streams.exceptions import InvalidInputError
-from streams.execution.book_entries import BookQuote, RestingOrder, check_quote, order_rejection
+from streams.execution.book_entries import (
+    BookQuote,
+    Columns,
+    QuoteHistory,
+    RestingOrder,
+    check_quote,
+    order_rejection,
+)
 from streams.execution.fill_model import FillModel
 from streams.execution.reports import EMPTY, ExecutionReport, fill_record, money, order_event
 
@@ -66,7 +72,7 @@ class PaperBook:
         self.model = model if model is not None else FillModel()
         self.position = 0.0  # signed qty filled here: buys minus sells
         self._orders: list[RestingOrder] = []  # open orders, FIFO by arrival
-        self._quotes: deque[BookQuote] = deque(maxlen=self.model.quote_history)
+        self._quotes = QuoteHistory(self.model.quote_history)
         self._evicted_ts_us: int | None = None  # newest event time pushed out of _quotes
         self._seen: dict[str, None] = {}  # recent order ids, oldest first (an ordered set)
 
@@ -103,24 +109,31 @@ class PaperBook:
         resting = RestingOrder.accept(order)
         report = ExecutionReport(events=(self._event(resting, "NEW", ts_us),))
         self._orders.append(resting)
-        for quote in self._quotes:
-            if quote.ts_event_us > ts_us:
-                report += self._match(resting, quote)
-                if resting.closed:
-                    break
+        quotes = self._quotes
+        for slot, quote in quotes.after(ts_us):
+            report += self._match(resting, quote)
+            quotes.put_left(slot, quote)
+            if resting.closed:
+                break
         self._drop_closed()
         return report
 
     def on_quote(self, quote: Mapping[str, Any]) -> ExecutionReport:
         """Match QUOTE (a Quote record of this symbol) against the open orders, FIFO."""
         entry = check_quote(quote, self.symbol)
-        if len(self._quotes) == self._quotes.maxlen:
-            self._evicted_ts_us = self._quotes[0].ts_event_us
-        self._quotes.append(entry)
+        quotes = self._quotes
+        if len(quotes) == quotes.capacity:
+            self._evicted_ts_us = quotes.oldest_ts_us()
+        if not self._orders:
+            quotes.append(entry)
+            return EMPTY
         report = EMPTY
-        for resting in self._orders:
-            if entry.ts_event_us > resting.ts_event_us:
-                report += self._match(resting, entry)
+        try:
+            for resting in self._orders:
+                if entry.ts_event_us > resting.ts_event_us:
+                    report += self._match(resting, entry)
+        finally:  # kept with the displayed size its orders have left
+            quotes.append(entry)
         self._drop_closed()
         return report
 
@@ -223,7 +236,7 @@ class PaperBook:
             del self._seen[next(iter(self._seen))]
 
     def _drop_closed(self) -> None:
-        if any(o.closed for o in self._orders):
+        if self._orders and any(o.closed for o in self._orders):
             self._orders = [o for o in self._orders if not o.closed]
 
     def state(self) -> dict[str, Any]:
@@ -233,7 +246,7 @@ class PaperBook:
             "model": self.model.state(),
             "position": self.position,
             "orders": [o.state() for o in self._orders],
-            "quotes": [q.state() for q in self._quotes],
+            "quote_columns": self._quotes.columns(),
             "evicted_ts_us": self._evicted_ts_us,
             "seen": list(self._seen),
         }
@@ -248,14 +261,32 @@ class PaperBook:
             book = cls(str(state["symbol"]), model or FillModel.from_state(state["model"]))
             book.position = float(state["position"])
             book._orders = [RestingOrder.from_state(o) for o in state["orders"]]
-            quotes = [BookQuote.from_state(q) for q in state["quotes"]]
+            columns = _quote_columns(state)
             evicted = state["evicted_ts_us"]
             book._evicted_ts_us = None if evicted is None else int(evicted)
             book._seen = dict.fromkeys(str(i) for i in state["seen"][-_SEEN_IDS:])
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            keep = book.model.quote_history
+            if len(columns[0]) > keep:  # a smaller quote_history: what it drops is evicted
+                book._evicted_ts_us = int(columns[0][-keep - 1])
+            book._quotes = QuoteHistory.from_columns(keep, columns)
+        except (KeyError, TypeError, ValueError, ArithmeticError, OverflowError) as exc:
             raise InvalidInputError(f"paper book state is unusable: {exc!r}") from exc
-        keep = book.model.quote_history
-        if len(quotes) > keep:  # a smaller quote_history: what it drops counts as evicted
-            book._evicted_ts_us = quotes[-keep - 1].ts_event_us
-        book._quotes.extend(quotes[-keep:])
         return book
+
+
+def _quote_columns(state: Mapping[str, Any]) -> Columns:
+    """Return the saved quotes as columns: `quote_columns`, or the older `quotes` rows."""
+    if "quote_columns" in state:
+        columns = state["quote_columns"]
+        if not isinstance(columns, list) or len(columns) != 5:
+            raise ValueError(f"quote_columns must be 5 lists, got {columns!r:.80}")
+        return columns
+    # Before the columns: one [ts, bid, ask, bid_left, ask_left, trading_day] row a quote.
+    rows = [BookQuote.from_state(q) for q in state["quotes"]]
+    return [
+        [q.ts_event_us for q in rows],
+        [q.bid for q in rows],
+        [q.ask for q in rows],
+        [q.bid_left for q in rows],
+        [q.ask_left for q in rows],
+    ]

@@ -21,6 +21,7 @@ class SMA(BaseIndicator):
     kind = "sma"
     outputs = ("sma",)
     param_names = ("period",)
+    stores_value = True
 
     __slots__ = ("_buf", "_count", "_partial", "_period", "_pos", "_value")
 
@@ -86,6 +87,7 @@ class EMA(BaseIndicator):
     kind = "ema"
     outputs = ("ema",)
     param_names = ("period",)
+    stores_value = True
 
     __slots__ = ("_count", "_k", "_period", "_sum", "_value")
 
@@ -135,6 +137,7 @@ class WMA(BaseIndicator):
     kind = "wma"
     outputs = ("wma",)
     param_names = ("period",)
+    stores_value = True
 
     __slots__ = (
         "_buf",

@@ -125,6 +125,10 @@ class BaseIndicator(ABC):
 
     # Every subclass keeps `_ready` current in `_step`: IndicatorSet reads it directly.
     _ready: bool
+    # True where the one output is kept in a `_value` slot (`_values()` is `(self._value,)`):
+    # IndicatorSet's snapshot reads the slot rather than call `_values()`.
+    stores_value: ClassVar[bool] = False
+    _value: float
 
     @property
     def ready(self) -> bool:

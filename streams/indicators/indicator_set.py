@@ -44,12 +44,13 @@ class IndicatorSet:
         self._bind()
 
     def _bind(self) -> None:
-        # Precomputed per member: its step method, and its flat key (one output) or keys.
+        # Precomputed per member: its step method; its flat key (one output) or keys, and
+        # whether the snapshot reads its `_value` slot (stores_value) or calls `_values()`.
         self._steps = tuple(ind._step for ind in self._indicators.values())
         self._flat_keys = tuple(
-            (ind, name, ())
+            (ind, name, (), ind.stores_value)
             if len(ind.outputs) == 1
-            else (ind, None, tuple(f"{name}.{output}" for output in ind.outputs))
+            else (ind, None, tuple(f"{name}.{output}" for output in ind.outputs), False)
             for name, ind in self._indicators.items()
         )
 
@@ -76,12 +77,14 @@ class IndicatorSet:
         """Return the ready members' outputs, flat: {"sma_20": .., "macd_12_26_9.macd": ..}."""
         out: dict[str, float] = {}
         # Measured fastest here: no zip, no dict.update.
-        for ind, single_key, flat_keys in self._flat_keys:
+        for ind, single_key, flat_keys, stores_value in self._flat_keys:
             if ind._ready:
-                values = ind._values()
-                if single_key is not None:
-                    out[single_key] = values[0]
+                if stores_value:
+                    out[single_key] = ind._value  # type: ignore[index]  # single_key is set
+                elif single_key is not None:
+                    out[single_key] = ind._values()[0]
                 else:
+                    values = ind._values()
                     for i, key in enumerate(flat_keys):
                         out[key] = values[i]
         return out

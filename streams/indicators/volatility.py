@@ -21,6 +21,7 @@ class ATR(BaseIndicator):
     kind = "atr"
     outputs = ("atr",)
     param_names = ("period",)
+    stores_value = True
 
     __slots__ = ("_count", "_period", "_prev_close", "_value")
 

@@ -119,6 +119,7 @@ class OBV(BaseIndicator):
     kind = "obv"
     outputs = ("obv",)
     param_names = ()
+    stores_value = True
 
     __slots__ = ("_count", "_prev", "_value")
 

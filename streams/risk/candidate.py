@@ -3,21 +3,49 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, Final
+from typing import Any, Final, Generic, Self, TypeVar, overload
 
 from streams.exceptions import InvalidInputError
 from streams.risk.config import RiskConfig
 from streams.risk.ledger import SymbolLedger
-from streams.risk.sizing import SizeResult, size
+from streams.risk.sizing import SizeResult, size, size_qty
 
 __all__ = ["Candidate", "SignalView"]
 
 _SIDES: Final = ("BUY", "SELL", "FLAT")
 _QTY_DIGITS: Final = 9
 _PRICE_DIGITS: Final = 6
+
+_T = TypeVar("_T")
+
+
+class Lazy(Generic[_T]):
+    """functools.cached_property without its lock (Python 3.11 takes one on every read).
+
+    The value goes in the instance's __dict__, which then answers every later read.
+    """
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> _T | Self:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,36 +131,41 @@ class Candidate:
         self.kill_reason = kill_reason
         self.realized_today = realized_today
 
-    @cached_property
+    @Lazy
     def needs_size(self) -> bool:
         """Return True if the target depends on a size (FLAT and unshortable SELL do not)."""
         side = self.signal.side
         return side == "BUY" or (side == "SELL" and self.limits.allow_short)
 
-    @cached_property
+    @Lazy
     def sizing(self) -> SizeResult:
-        """Return the signal's size under its strategy's sizing rule."""
+        """Return the signal's size under its strategy's sizing rule, and how it came out."""
         return size(self.config.sizing_for(self.signal.strategy), self.signal.record)
 
-    @cached_property
+    @Lazy
+    def size_qty(self) -> float | None:
+        """Return `sizing.qty`, without writing the reason (only a refusal shows it)."""
+        return size_qty(self.config.sizing_for(self.signal.strategy), self.signal.record)
+
+    @Lazy
     def current(self) -> float:
         """Return the symbol's committed quantity before the order."""
         return self.ledger.committed_qty
 
-    @cached_property
+    @Lazy
     def target(self) -> float:
         """Return the committed quantity the signal wants."""
         if not self.needs_size:
             return 0.0
-        qty = self.sizing.qty or 0.0
+        qty = self.size_qty or 0.0
         return qty if self.signal.side == "BUY" else -qty
 
-    @cached_property
+    @Lazy
     def order_qty(self) -> float:
         """Return the signed order quantity: target minus committed."""
         return round(self.target - self.current, _QTY_DIGITS)
 
-    @cached_property
+    @Lazy
     def limit_price(self) -> float | None:
         """Return the LIMIT price (ref ± offset, paying up), None for MARKET orders."""
         if self.config.order_type != "LIMIT":
@@ -141,7 +174,7 @@ class Candidate:
         sign = 1.0 if self.order_qty > 0 else -1.0
         return round(self.signal.ref_price * (1.0 + sign * offset), _PRICE_DIGITS)
 
-    @cached_property
+    @Lazy
     def exposures(self) -> tuple[float, float, float, float]:
         """Return (gross before, gross after, net before, net after) of the book."""
         others = [led for s, led in self.ledgers.items() if s != self.signal.symbol]

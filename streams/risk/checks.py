@@ -100,9 +100,10 @@ def _cooldown(c: Candidate) -> Refusal | None:
 def _sizing(c: Candidate) -> Refusal | None:
     if not c.needs_size:
         return None
-    rule, result = c.config.sizing_for(c.signal.strategy), c.sizing
-    if result.qty is not None and result.qty >= rule.lot:
+    rule, qty = c.config.sizing_for(c.signal.strategy), c.size_qty
+    if qty is not None and qty >= rule.lot:
         return None
+    result = c.sizing
     reason = f"size not computable: {result.reason}"
     if result.qty is not None:
         reason = f"size is less than one lot: {result.reason}"
@@ -143,16 +144,20 @@ def _max_position_notional(c: Candidate) -> Refusal | None:
 
 
 def _max_gross_exposure(c: Candidate) -> Refusal | None:
-    before, after, _, _ = c.exposures
     limit = c.limits.max_gross_exposure * c.budget
+    if limit == math.inf:  # nothing exceeds it: skip summing the book's every symbol
+        return None
+    before, after, _, _ = c.exposures
     if not _worse(after, before, limit):
         return None
     return _over("gross exposure", after, limit, before=before, budget=c.budget)
 
 
 def _max_net_exposure(c: Candidate) -> Refusal | None:
-    _, _, before, after = c.exposures
     limit = c.limits.max_net_exposure * c.budget
+    if limit == math.inf:  # nothing exceeds it: skip summing the book's every symbol
+        return None
+    _, _, before, after = c.exposures
     if not _worse(abs(after), abs(before), limit):
         return None
     return _over("net exposure", abs(after), limit, before=abs(before), budget=c.budget)

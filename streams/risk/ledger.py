@@ -13,6 +13,7 @@ different topics and either may arrive first; whatever the broker reports as `le
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -60,6 +61,11 @@ class SymbolLedger:
     fill_ids: dict[str, None] = field(default_factory=dict)
     # The sum over open orders, kept as they change: every decision reads it for every symbol.
     _pending: float = field(default=0.0, init=False, repr=False, compare=False)
+    # committed_qty of the (qty, pending) it was last worked out for: round() is slow, and
+    # every decision reads every symbol's (equal floats round alike; -0.0 and 0.0 give 0.0).
+    _committed: tuple[float, float, float] = field(
+        default=(math.nan, math.nan, 0.0), init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._pending = _clean(sum(order.open_qty for order in self.orders.values()))
@@ -72,7 +78,13 @@ class SymbolLedger:
     @property
     def committed_qty(self) -> float:
         """Return position plus pending: what the book holds once open orders fill."""
-        return _clean(self.qty + self.pending_qty)
+        qty, pending = self.qty, self._pending
+        memo_qty, memo_pending, committed = self._committed
+        if qty == memo_qty and pending == memo_pending:
+            return committed
+        committed = _clean(qty + pending)
+        self._committed = (qty, pending, committed)
+        return committed
 
     @property
     def mark(self) -> float:

@@ -101,7 +101,7 @@ class RiskBook:
         view = SignalView.of(signal)
         self.config, self.budget = config, _checked_budget(budget)
         self._roll_day(view.ts_event_us)
-        ledger = self.ledgers.setdefault(view.symbol, SymbolLedger())
+        ledger = self._ledger(view.symbol)
         candidate = Candidate(
             view, config, self.budget, self.ledgers,
             kill_reason=self.kill_reason, realized_today=self.realized_today,
@@ -168,7 +168,7 @@ class RiskBook:
             self.budget = _checked_budget(budget)
         self._roll_day(ts)
         signed = qty if fill["side"] == "BUY" else -qty
-        ledger = self.ledgers.setdefault(symbol, SymbolLedger())
+        ledger = self._ledger(symbol)
         bound = self.config.limits.dedupe_ids
         realized = ledger.apply_fill(
             str(fill["id"]), str(fill["order_id"]), signed, price, fee, bound
@@ -183,6 +183,13 @@ class RiskBook:
         reason = f"daily loss: realized loss today {loss:,.2f} exceeds the limit {limit:,.2f}"
         self.kill(reason)
         return reason
+
+    def _ledger(self, symbol: str) -> SymbolLedger:
+        """Return SYMBOL's ledger, a new one the first time (made only then: it is per call)."""
+        ledger = self.ledgers.get(symbol)
+        if ledger is None:
+            ledger = self.ledgers[symbol] = SymbolLedger()
+        return ledger
 
     def on_order_event(self, event: Mapping[str, Any]) -> None:
         """Release what an ended order (FILLED, CANCELED, REJECTED OrderEvent) will not fill."""

@@ -156,8 +156,14 @@ def is_open(calendar: str | None, ts_us: int) -> bool:
 def trading_day(calendar: str | None, ts_us: int) -> str:
     """Return the trading day (ISO date) of TS_US: CALENDAR's local date, UTC's for None."""
     if calendar is None:
-        return date.fromordinal(_EPOCH_ORDINAL + ts_us // _US_PER_DAY).isoformat()
+        return _utc_day(ts_us // _US_PER_DAY)
     return trading_calendar(calendar).trading_day(ts_us)
 
 
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_day(days: int) -> str:
+    """Return the ISO date DAYS days after 1970-01-01 (every decision and fill asks)."""
+    return date.fromordinal(_EPOCH_ORDINAL + days).isoformat()

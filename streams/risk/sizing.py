@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from streams.risk.config import SizingRule
 
-__all__ = ["SizeResult", "round_to_lot", "size"]
+__all__ = ["SizeResult", "round_to_lot", "size", "size_qty"]
 
 # A quotient such as 0.3 / 0.1 = 2.9999999999999996 is 3 lots, not 2.
 _LOT_SLACK: Final = 1e-9
@@ -52,6 +52,26 @@ def size(rule: SizingRule, signal: Mapping[str, Any]) -> SizeResult:
         how = f"{_num(rule.risk_per_trade)} / ({_num(rule.atr_multiple)} x {_num(atr)})"
     qty = round_to_lot(min(raw, rule.max_qty), rule.lot)
     return SizeResult(qty, f"{how} = {_num(raw)} -> {_num(qty)} (lot {_num(rule.lot)})")
+
+
+def size_qty(rule: SizingRule, signal: Mapping[str, Any]) -> float | None:
+    """Return `size(rule, signal).qty` without writing its reason (a decision needs only it).
+
+    The same arithmetic as `size`, in the same order: the same float.
+    """
+    if rule.kind == "fixed_qty":
+        raw = rule.qty
+    elif rule.kind == "fixed_notional":
+        price = _positive(signal.get("ref_price"))
+        if price is None:
+            return None
+        raw = rule.notional / price
+    else:
+        atr = _positive(signal.get("features", {}).get(rule.atr_feature))
+        if atr is None:
+            return None
+        raw = rule.risk_per_trade / (rule.atr_multiple * atr)
+    return round_to_lot(min(raw, rule.max_qty), rule.lot)
 
 
 def _positive(value: object) -> float | None:

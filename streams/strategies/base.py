@@ -30,6 +30,7 @@ from streams.exceptions import ParamError
 __all__ = [
     "CONFIDENCE",
     "MAX_PERIOD",
+    "Bound",
     "IndicatorParams",
     "IndicatorSpecs",
     "Param",
@@ -52,6 +53,8 @@ IndicatorSpecs = dict[str, tuple[str, IndicatorParams]]
 """IndicatorSet specs: indicator name -> (kind, kind parameters)."""
 
 Evaluate = Callable[[Snapshot, Snapshot | None, float, Params], "StrategyView | None"]
+Bound = Callable[[Snapshot, Snapshot | None, float], "StrategyView | None"]
+"""A strategy's evaluation with its parameters bound: `bound(snapshot, previous, price)`."""
 
 
 class Side(StrEnum):
@@ -210,6 +213,22 @@ class Strategy:
     check: Callable[[Params], ParamError | None] = _no_check
     sentiment_half_life_secs: Callable[[Params], float | None] = _no_sentiment
     """The half-life of the decayed news sentiment the strategy reads, if it reads one."""
+    bind: Callable[[Params], Bound] | None = None
+    """Optional: `evaluate` with resolved params bound once (names built, numbers read), for
+    the engine, which calls it on every update; it must return exactly what `evaluate` does."""
+
+    def bound(self, params: Params) -> Bound:
+        """Return the evaluation of resolved PARAMS: `bind(params)`, else `evaluate` wrapped."""
+        if self.bind is not None:
+            return self.bind(params)
+        evaluate = self.evaluate
+
+        def call(
+            snapshot: Snapshot, previous: Snapshot | None, price: float
+        ) -> StrategyView | None:
+            return evaluate(snapshot, previous, price, params)
+
+        return call
 
     def __call__(
         self, snapshot: Snapshot, previous: Snapshot | None, price: float, params: Params

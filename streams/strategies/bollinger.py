@@ -8,10 +8,14 @@ below; a zero-width band (a flat series) makes any price outside it full strengt
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
     MAX_PERIOD,
+    Bound,
     IndicatorSpecs,
     Param,
     Params,
@@ -23,6 +27,8 @@ from streams.strategies.base import (
 )
 
 __all__ = ["BOLLINGER_BREAKOUT", "BOLLINGER_REVERSION"]
+
+_INF = math.inf
 
 PARAMS = {
     "period": Param(20, low=2, high=MAX_PERIOD, doc="Period of the bands, in updates."),
@@ -79,12 +85,55 @@ def evaluate_reversion(
     return directional(-sign, excess, float(params["confidence"]), features)
 
 
+def _binder(direction: int) -> Callable[[Params], Bound]:
+    """Return the `bind` of the breakout (DIRECTION 1) or the reversion (-1)."""
+
+    def bind(params: Params) -> Bound:
+        """Return the evaluation with PARAMS bound: the same view, keys worked out once."""
+        keys = inputs.bbands_keys(int(params["period"]), float(params["k"]))
+        upper_key, middle_key, lower_key = keys
+        confidence = float(params["confidence"])
+
+        def bound(
+            snapshot: Snapshot, previous: Snapshot | None, price: float
+        ) -> StrategyView | None:
+            upper, middle, lower = (
+                snapshot.get(upper_key),
+                snapshot.get(middle_key),
+                snapshot.get(lower_key),
+            )
+            if (
+                upper is None
+                or middle is None
+                or lower is None
+                or not (-_INF < upper < _INF and -_INF < middle < _INF and -_INF < lower < _INF)
+            ):
+                return None
+            # `_excess`, inline: nothing to build while the price is inside the bands.
+            if price > upper:
+                sign, width = 1, upper - middle
+                excess = (price - upper) / width if width > 0.0 else 1.0
+            elif price < lower:
+                sign, width = -1, middle - lower
+                excess = (lower - price) / width if width > 0.0 else 1.0
+            else:
+                return None
+            features = {upper_key: upper, middle_key: middle, lower_key: lower}
+            features["band_excess"] = sign * excess
+            return directional(direction * sign, excess, confidence, features)
+
+        return bound
+
+    return bind
+
+
 BOLLINGER_BREAKOUT = Strategy(
     kind="bollinger_breakout",
     evaluate=evaluate_breakout,
     indicators=indicators,
     params=PARAMS,
     uses_previous=False,
+    bind=_binder(1),
 )
 
 BOLLINGER_REVERSION = Strategy(
@@ -93,4 +142,5 @@ BOLLINGER_REVERSION = Strategy(
     indicators=indicators,
     params=PARAMS,
     uses_previous=False,
+    bind=_binder(-1),
 )

@@ -21,13 +21,13 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
 from streams.exceptions import ConfigError, ParamError
-from streams.strategies.base import IndicatorSpecs, ParamValue, Strategy
+from streams.strategies.base import Bound, IndicatorSpecs, ParamValue, Strategy
 from streams.strategies.ensemble import EnsembleSpec
 from streams.strategies.overrides import apply_overrides
 from streams.strategies.registry import STRATEGIES
@@ -61,11 +61,25 @@ class StrategySpec:
     kind: str
     symbols: tuple[str, ...] | Literal["*"]
     params: Mapping[str, ParamValue]
+    _bound: Bound | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def strategy(self) -> Strategy:
         """Return the strategy of this spec's kind."""
         return STRATEGIES[self.kind]
+
+    @property
+    def evaluate(self) -> Bound:
+        """Return the strategy's evaluation with this spec's params bound, made once per spec.
+
+        Every engine of a symbol the spec runs on shares it: `evaluate(snapshot, previous,
+        price)` is `strategy(snapshot, previous, price, params)`, with less work per call.
+        """
+        bound = self._bound
+        if bound is None:
+            bound = self.strategy.bound(self.params)
+            object.__setattr__(self, "_bound", bound)  # a cache: frozen for everything else
+        return bound
 
     def applies_to(self, symbol: str) -> bool:
         """Return True if this strategy runs on SYMBOL."""

@@ -7,11 +7,14 @@ A crossing needs the previous snapshot, so none fires on the first update or aft
 
 from __future__ import annotations
 
+import math
+
 from streams.exceptions import ParamError
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
     MAX_PERIOD,
+    Bound,
     IndicatorSpecs,
     Param,
     Params,
@@ -24,6 +27,8 @@ from streams.strategies.base import (
 )
 
 __all__ = ["MA_CROSS"]
+
+_INF = math.inf
 
 PARAMS = {
     "fast": Param(10, low=1, high=MAX_PERIOD, doc="Period of the fast average, in updates."),
@@ -73,6 +78,43 @@ def evaluate(
     return directional(sign, magnitude, float(params["confidence"]), features)
 
 
+def bind(params: Params) -> Bound:
+    """Return `evaluate` with PARAMS bound: the same view, names and numbers worked out once."""
+    kind = str(params["ma"])
+    fast_name = inputs.ma_name(kind, int(params["fast"]))
+    slow_name = inputs.ma_name(kind, int(params["slow"]))
+    full_bps, confidence = float(params["full_bps"]), float(params["confidence"])
+
+    def bound(snapshot: Snapshot, previous: Snapshot | None, price: float) -> StrategyView | None:
+        if previous is None:
+            return None
+        fast, slow = snapshot.get(fast_name), snapshot.get(slow_name)
+        fast_before, slow_before = previous.get(fast_name), previous.get(slow_name)
+        # `read`'s test, inline: present and finite (False for NaN), then a positive slow.
+        if (
+            fast is None
+            or slow is None
+            or fast_before is None
+            or slow_before is None
+            or not (-_INF < fast < _INF and -_INF < slow < _INF)
+            or not (-_INF < fast_before < _INF and -_INF < slow_before < _INF)
+            or slow <= 0.0
+        ):
+            return None
+        before, now = fast_before - slow_before, fast - slow
+        if before <= 0.0 < now:  # `crossing`, inline
+            sign = 1
+        elif before >= 0.0 > now:
+            sign = -1
+        else:
+            return None
+        spread_bps = (fast - slow) / slow * 1e4
+        features = {fast_name: fast, slow_name: slow, "spread_bps": spread_bps}
+        return directional(sign, abs(spread_bps) / full_bps, confidence, features)
+
+    return bound
+
+
 MA_CROSS = Strategy(
     kind="ma_cross",
     evaluate=evaluate,
@@ -80,4 +122,5 @@ MA_CROSS = Strategy(
     params=PARAMS,
     uses_previous=True,
     check=_check,
+    bind=bind,
 )

@@ -7,10 +7,13 @@ scaled so `full_bps` is full strength. No previous snapshot (first update, gap):
 
 from __future__ import annotations
 
+import math
+
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
     MAX_PERIOD,
+    Bound,
     IndicatorSpecs,
     Param,
     Params,
@@ -22,6 +25,8 @@ from streams.strategies.base import (
 )
 
 __all__ = ["DONCHIAN_BREAKOUT"]
+
+_INF = math.inf
 
 PARAMS = {
     "period": Param(20, low=1, high=MAX_PERIOD, doc="Channel length, in updates."),
@@ -58,10 +63,40 @@ def evaluate(
     return directional(sign, magnitude, float(params["confidence"]), features)
 
 
+def bind(params: Params) -> Bound:
+    """Return `evaluate` with PARAMS bound: the same view, keys and numbers worked out once."""
+    upper_key, lower_key = inputs.donchian_keys(int(params["period"]))
+    full_bps, confidence = float(params["full_bps"]), float(params["confidence"])
+
+    def bound(snapshot: Snapshot, previous: Snapshot | None, price: float) -> StrategyView | None:
+        if previous is None:
+            return None
+        upper, lower = previous.get(upper_key), previous.get(lower_key)
+        if (
+            upper is None
+            or lower is None
+            or not (-_INF < upper < _INF and -_INF < lower < _INF)
+            or not lower > 0.0
+        ):
+            return None
+        if price > upper:
+            sign, line = 1, upper
+        elif price < lower:
+            sign, line = -1, lower
+        else:
+            return None
+        breakout_bps = (price - line) / line * 1e4
+        features = {upper_key: upper, lower_key: lower, "breakout_bps": breakout_bps}
+        return directional(sign, abs(breakout_bps) / full_bps, confidence, features)
+
+    return bound
+
+
 DONCHIAN_BREAKOUT = Strategy(
     kind="donchian_breakout",
     evaluate=evaluate,
     indicators=indicators,
     params=PARAMS,
     uses_previous=True,
+    bind=bind,
 )

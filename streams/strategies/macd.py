@@ -6,11 +6,14 @@ Strength is the new histogram in bps of the price, scaled so `full_bps` is full 
 
 from __future__ import annotations
 
+import math
+
 from streams.exceptions import ParamError
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
     MAX_PERIOD,
+    Bound,
     IndicatorSpecs,
     Param,
     Params,
@@ -23,6 +26,8 @@ from streams.strategies.base import (
 )
 
 __all__ = ["MACD_MOMENTUM"]
+
+_INF = math.inf
 
 PARAMS = {
     "fast": Param(12, low=1, high=MAX_PERIOD, doc="Period of the fast EMA, in updates."),
@@ -64,6 +69,39 @@ def evaluate(
     return directional(sign, magnitude, float(params["confidence"]), features)
 
 
+def bind(params: Params) -> Bound:
+    """Return `evaluate` with PARAMS bound: the same view, keys and numbers worked out once."""
+    keys = inputs.macd_keys(int(params["fast"]), int(params["slow"]), int(params["signal"]))
+    macd_key, signal_key, hist_key = keys
+    full_bps, confidence = float(params["full_bps"]), float(params["confidence"])
+
+    def bound(snapshot: Snapshot, previous: Snapshot | None, price: float) -> StrategyView | None:
+        if previous is None or not price > 0.0:
+            return None
+        macd, signal = snapshot.get(macd_key), snapshot.get(signal_key)
+        hist, hist_before = snapshot.get(hist_key), previous.get(hist_key)
+        if (
+            macd is None
+            or signal is None
+            or hist is None
+            or hist_before is None
+            or not (-_INF < macd < _INF and -_INF < signal < _INF and -_INF < hist < _INF)
+            or not -_INF < hist_before < _INF
+        ):
+            return None
+        if hist_before <= 0.0 < hist:  # `crossing`, inline
+            sign = 1
+        elif hist_before >= 0.0 > hist:
+            sign = -1
+        else:
+            return None
+        hist_bps = hist / price * 1e4
+        features = {macd_key: macd, signal_key: signal, hist_key: hist, "hist_bps": hist_bps}
+        return directional(sign, abs(hist_bps) / full_bps, confidence, features)
+
+    return bound
+
+
 MACD_MOMENTUM = Strategy(
     kind="macd_momentum",
     evaluate=evaluate,
@@ -71,4 +109,5 @@ MACD_MOMENTUM = Strategy(
     params=PARAMS,
     uses_previous=True,
     check=_check,
+    bind=bind,
 )

@@ -9,9 +9,12 @@ sentiment itself. With `exit_on_fade`, a FLAT view when it falls back inside the
 
 from __future__ import annotations
 
+import math
+
 from streams.sentiment import sentiment_key
 from streams.strategies.base import (
     CONFIDENCE,
+    Bound,
     IndicatorSpecs,
     Param,
     Params,
@@ -25,6 +28,8 @@ from streams.strategies.base import (
 )
 
 __all__ = ["SENTIMENT_MOMENTUM"]
+
+_INF = math.inf
 
 PARAMS = {
     "half_life_secs": Param(3600.0, low=1.0, doc="Half-life of the news sentiment's decay."),
@@ -69,6 +74,39 @@ def evaluate(
     return None
 
 
+def bind(params: Params) -> Bound:
+    """Return `evaluate` with PARAMS bound: the same view, key and numbers worked out once."""
+    key = sentiment_key(half_life_secs(params))
+    previous_key = f"{key}.previous"
+    threshold, confidence = float(params["threshold"]), float(params["confidence"])
+    exit_on_fade = params["exit_on_fade"]
+
+    def bound(snapshot: Snapshot, previous: Snapshot | None, price: float) -> StrategyView | None:
+        if previous is None:
+            return None
+        value, value_prev = snapshot.get(key), previous.get(key)
+        if (
+            value is None
+            or value_prev is None
+            or not (-_INF < value < _INF and -_INF < value_prev < _INF)
+        ):
+            return None
+        up = crossing(value_prev - threshold, value - threshold)
+        down = crossing(value_prev + threshold, value + threshold)
+        if not (up or down):
+            return None
+        features = {key: value, previous_key: value_prev}
+        if up > 0:
+            return directional(1, value, confidence, features)
+        if down < 0:
+            return directional(-1, -value, confidence, features)
+        if exit_on_fade and (up < 0 or down > 0):
+            return StrategyView(Side.FLAT, 0.0, confidence, features)
+        return None
+
+    return bound
+
+
 SENTIMENT_MOMENTUM = Strategy(
     kind="sentiment_momentum",
     evaluate=evaluate,
@@ -76,4 +114,5 @@ SENTIMENT_MOMENTUM = Strategy(
     params=PARAMS,
     uses_previous=True,
     sentiment_half_life_secs=half_life_secs,
+    bind=bind,
 )

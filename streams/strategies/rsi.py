@@ -7,11 +7,14 @@ excursion the crossing ends, the stronger the view. Needs the previous snapshot.
 
 from __future__ import annotations
 
+import math
+
 from streams.exceptions import ParamError
 from streams.strategies import inputs
 from streams.strategies.base import (
     CONFIDENCE,
     MAX_PERIOD,
+    Bound,
     IndicatorSpecs,
     Param,
     Params,
@@ -26,6 +29,7 @@ from streams.strategies.base import (
 __all__ = ["RSI_REVERSION"]
 
 _NEUTRAL = 50.0
+_INF = math.inf
 
 PARAMS = {
     "period": Param(14, low=2, high=MAX_PERIOD, doc="RSI period, in updates."),
@@ -69,6 +73,31 @@ def evaluate(
     return None
 
 
+def bind(params: Params) -> Bound:
+    """Return `evaluate` with PARAMS bound: the same view, names and numbers worked out once."""
+    name = inputs.rsi_name(int(params["period"]))
+    previous_name = f"{name}.previous"
+    confidence = float(params["confidence"])
+    oversold, overbought = float(params["oversold"]), float(params["overbought"])
+
+    def bound(snapshot: Snapshot, previous: Snapshot | None, price: float) -> StrategyView | None:
+        if previous is None:
+            return None
+        rsi, rsi_prev = snapshot.get(name), previous.get(name)
+        if rsi is None or rsi_prev is None or not (-_INF < rsi < _INF and -_INF < rsi_prev < _INF):
+            return None
+        # `crossing(...) > 0` and `crossing(...) < 0`, inline.
+        if rsi_prev - oversold <= 0.0 < rsi - oversold:
+            features = {name: rsi, previous_name: rsi_prev}
+            return directional(1, (_NEUTRAL - rsi_prev) / _NEUTRAL, confidence, features)
+        if rsi_prev - overbought >= 0.0 > rsi - overbought:
+            features = {name: rsi, previous_name: rsi_prev}
+            return directional(-1, (rsi_prev - _NEUTRAL) / _NEUTRAL, confidence, features)
+        return None
+
+    return bound
+
+
 RSI_REVERSION = Strategy(
     kind="rsi_reversion",
     evaluate=evaluate,
@@ -76,4 +105,5 @@ RSI_REVERSION = Strategy(
     params=PARAMS,
     uses_previous=True,
     check=_check,
+    bind=bind,
 )

@@ -14,6 +14,8 @@ from streams.strategies.base import Params, Side, StrategyView
 __all__ = ["make_signal", "numeric_params", "signal_id", "view_from_signal"]
 
 _ID_BYTES = 12
+# The string encoder json.dumps(..., ensure_ascii=False) uses (C where available).
+_JSON_STR = json.encoder.encode_basestring
 
 
 def signal_id(
@@ -25,12 +27,18 @@ def signal_id(
     deduplicated against) the original. The order of TRIGGER_IDS matters.
     """
     # JSON keeps the fields apart unambiguously ("a|b" + "c" != "a" + "b|c").
-    payload = json.dumps(
-        [symbol, strategy_name, int(ts_event_us), list(trigger_ids)],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    fields = [symbol, strategy_name, int(ts_event_us), list(trigger_ids)]
+    if type(symbol) is str and type(strategy_name) is str and _all_str(trigger_ids):
+        # What json.dumps gives for these fields, written out: the same text, faster.
+        triggers = ",".join([_JSON_STR(t) for t in trigger_ids])
+        payload = f"[{_JSON_STR(symbol)},{_JSON_STR(strategy_name)},{fields[2]!r},[{triggers}]]"
+    else:
+        payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.blake2b(payload.encode(), digest_size=_ID_BYTES).hexdigest()
+
+
+def _all_str(values: Sequence[object]) -> bool:
+    return all(type(v) is str for v in values)
 
 
 def numeric_params(params: Params) -> dict[str, float]:
