@@ -48,7 +48,7 @@ from typing import Any
 from infra.clock import ManualClock
 from producers.market.synthetic import SyntheticSource
 from schemas.codec import serializer_for
-from streams.app import default_strategy_config
+from streams.context import default_strategy_config
 from streams.desk import TABLES
 from streams.engine import EngineSettings, Event, SymbolEngine
 from streams.execution.config import parse_fill_model
