@@ -39,7 +39,7 @@ DEMO_SAMPLE_RATIO = 0.05
 """Share of the demo's records whose traces are recorded: ~2,500 of its 50,000 quotes."""
 
 ORDER_STAGES = ("send", "signals", "risk", "order", "fill", "position")
-"""The spans of a filled order's trace, root first (see streams/desk.py)."""
+"""The spans of a filled order's trace, root first (see streams/trading/core.py)."""
 
 _CANDIDATES = 25  # sampled fills whose traces are looked at, newest first
 _WAIT_SECS = 20.0  # spans reach Zipkin in batches (every 5 s, and when a process exits)

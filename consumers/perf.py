@@ -1,7 +1,7 @@
 """The performance analyzer: per-stage throughput and latency from traces, against targets.
 
 A trace is one market event's path: `send` (the producer) → `signals` → `risk` → `order`
-→ `fill` → `position` (`streams.desk`). A stage's **latency** is how long after the event
+→ `fill` → `position` (`streams.trading.core`). A stage's **latency** is how long after the event
 was sent the stage's span ended: end of the span minus start of the trace's root span, so
 "signals under 50 ms" means a signal was out within 50 ms of its market update, as the
 original signal service promised. A stage's **throughput** is its spans per minute over

@@ -129,24 +129,15 @@ def _loop(
 
 
 def register_agents(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
-    """Register the stages of the trading mode.
+    """Register the trading core's agent (every mode) and, live, the venue's agent.
 
-    alert-only: the signal agent and the risk gate (alerts, no orders). paper: the paper
-    desk, the whole loop in one agent (see `streams.desk` for why). live: signals, risk, the
-    venue agent (orders to the live adapter, its answers to events and fills) and the
-    position table as separate agents.
+    The core runs signals, risk, the paper venue and positions of a partition in one agent
+    (`streams.trading.core` says why); in live mode orders leave it for the venue agent
+    (orders to the live adapter, its answers back as fills and order events).
     """
-    from streams import desk_agent
     from streams.execution import venue_agent
-    from streams.positions import agents as positions
-    from streams.risk import agents as risk
-    from streams.signals import agents as signals
+    from streams.trading import agent as trading
 
-    if ctx.trading.mode == "paper":
-        desk_agent.register(runtime, ctx)
-        return
-    signals.register(runtime, ctx)
-    risk.register(runtime, ctx)
+    trading.register(runtime, ctx)
     if ctx.trading.mode == "live":
-        positions.register(runtime, ctx)
         venue_agent.register(runtime, ctx)

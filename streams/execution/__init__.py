@@ -1,7 +1,6 @@
-"""Execution: broker adapters turn orders into order events and fills (paper or live)."""
+"""Execution: the paper book and the live venue adapters turn orders into order events and fills."""
 
 from streams.execution.fill_model import FillModel
-from streams.execution.paper import PaperBroker
 from streams.execution.paper_book import PaperBook
 from streams.execution.reports import EMPTY, ExecutionReport, fill_record, money, order_event
 
@@ -10,7 +9,6 @@ __all__ = [
     "ExecutionReport",
     "FillModel",
     "PaperBook",
-    "PaperBroker",
     "fill_record",
     "money",
     "order_event",

@@ -1,6 +1,6 @@
 """The risk gate's pure logic: limits and sizing config, the rule table, per-partition state.
 
-No Kafka here: the risk agent, per Signal record of a partition, calls
+No Kafka here: the trading core (`streams.trading.core`), per signal of a partition, calls
 
     decision = book.decide(signal, config=config, budget=1 / partitions)
     # decision.order -> orders (alert-only: an Alert), decision.rejection -> orders.rejected,

@@ -49,7 +49,6 @@ from infra.clock import ManualClock
 from producers.market.synthetic import SyntheticSource
 from schemas.codec import serializer_for
 from streams.context import default_strategy_config
-from streams.desk import TABLES
 from streams.engine import EngineSettings, Event, SymbolEngine
 from streams.execution.config import parse_fill_model
 from streams.execution.paper_book import PaperBook
@@ -140,7 +139,7 @@ def paper_desk(
 
     def run() -> int:
         desk = offline_desk(decoders, strategies=strategies, risk=risk, fill_model=model)
-        tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+        tables: dict[str, dict[str, Any]] = {name: {} for name in desk.tables()}
         loaders = {name: table.get for name, table in tables.items()}
         fired = 0
         for records in batches:

@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from streams.positions.processing import position_key
 
 from consumers.lag import group_lag, group_position
 from streams.context import app_id, load_trading_config
-from streams.desk import TABLES
 from streams.positions.accounting import recompute_positions
-from streams.positions.processing import position_key
 from streams.strategies import load_config
+from streams.trading import BOOKS, POSITIONS, RISK, SIGNALS
 from tests.integration.conftest import Scope
 from tests.kit.desk import desk_toml, ma_cross_toml, offline_desk
 from tests.kit.topics import RawMessage, read_raw, read_topic, wait_settled
@@ -145,7 +145,7 @@ def _offline_fills(scope: Scope, config: Path, quotes: list[RawMessage]) -> list
         fill_model=trading.fill_model,
         partitions=settings.partitions,
     )
-    tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+    tables: dict[str, dict[str, Any]] = {name: {} for name in (SIGNALS, BOOKS, POSITIONS, RISK)}
     loaders = {name: table.get for name, table in tables.items()}
     fills: list[dict[str, Any]] = []
     for partition in sorted({q.partition for q in quotes}):

@@ -151,10 +151,10 @@ def test_alert_only_mode_sends_alerts_and_no_orders(
     assert _read(scope, "positions") == []
 
 
-def test_the_position_agent_applies_each_fill_once_and_dead_letters_the_rest(
+def test_the_live_core_applies_each_fill_once_and_dead_letters_the_rest(
     scope: Scope, config: Path, tmp_path: Path, logs: list[WorkerProcess]
 ) -> None:
-    # Live mode runs the position table as its own agent over `fills`, which an at-least-once
+    # Live mode's trading core applies the venue's fills from `fills`, which an at-least-once
     # broker poller may write twice: consumed = applied + dead-lettered, nothing lost.
     encode = serializer_for("Fill", registry=None)
     fills = [
@@ -180,7 +180,7 @@ def test_the_position_agent_applies_each_fill_once_and_dead_letters_the_rest(
     dead = [
         d
         for d in read_topic(scope.runtime, scope.topic("deadletter"), idle_secs=1.5)
-        if d.headers["deadletter.stage"] == "positions"  # the risk gate reads fills too
+        if d.headers["deadletter.stage"] == "trading"  # the one agent that reads fills
     ]
 
     assert [(p["qty"], p["version"]) for p in positions] == [(100.0, 1), (60.0, 2)]

@@ -13,15 +13,11 @@ from typing import Any
 
 from infra.stage_tracing import StageTracer
 from schemas.codec import deserializer_for, serializer_for
-from streams.desk import DeskProcessor
 from streams.engine import EngineSettings
 from streams.execution.fill_model import FillModel
-from streams.execution.processing import ExecutionProcessor
-from streams.positions.processing import PositionProcessor
 from streams.risk.config import RiskConfig, RiskLimits, SizingRule
-from streams.risk.processing import RiskProcessor
-from streams.signals.processing import SignalProcessor
 from streams.strategies import StrategyConfig, parse_config
+from streams.trading import PaperVenue, TradingCore
 from tests.kit import stubs
 
 __all__ = [
@@ -123,20 +119,19 @@ def offline_desk(
     fill_model: FillModel = PAPER_FEES,
     partitions: int = 1,
     tracers: Mapping[str, StageTracer] | None = None,
-) -> DeskProcessor:
-    """Build the desk's four stages over DECODERS (input topic -> record name, decoder).
+) -> TradingCore:
+    """Build the trading core in paper mode over DECODERS (input topic -> record name, decoder).
 
     RISK defaults to `paper_risk()`; no TRACERS records no spans.
     """
     risk = risk if risk is not None else paper_risk()
-    return DeskProcessor(
-        SignalProcessor(strategies, EngineSettings(), decoders),
-        RiskProcessor(risk, partitions, decoders),
-        ExecutionProcessor(fill_model, decoders),
-        PositionProcessor(decoders),
-        config=risk,
+    return TradingCore(
+        strategies,
+        EngineSettings(),
+        risk,
         partitions=partitions,
         decoders=decoders,
+        venue=PaperVenue(fill_model),
         tracers=tracers if tracers is not None else {},
     )
 

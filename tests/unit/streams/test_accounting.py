@@ -12,7 +12,7 @@ import pytest
 
 from schemas.codec import deserializer_for, serializer_for
 from streams.exceptions import InvalidInputError
-from streams.execution import FillModel, PaperBroker
+from streams.execution import FillModel, PaperBook
 from streams.positions import PositionBook, recompute_positions
 from tests.kit import stubs
 from tests.kit.stubs import T0_US
@@ -249,11 +249,11 @@ def test_recompute_agrees_with_the_books_on_random_fills(seed: int) -> None:
         assert recomputed[key].state() == book.state()
 
 
-def test_paper_broker_fills_account_to_its_positions() -> None:
-    broker = PaperBroker(FillModel(slippage_bps=5, commission_per_share=Decimal("0.005")))
+def test_paper_fills_account_to_their_positions() -> None:
+    broker = PaperBook("AAPL", FillModel(slippage_bps=5, commission_per_share=Decimal("0.005")))
     books: dict[tuple[str, str], PositionBook] = {}
     reports = [
-        broker.submit(
+        broker.on_order(
             {
                 "id": "o-1",
                 "signal_id": "s-1",
@@ -278,6 +278,6 @@ def test_paper_broker_fills_account_to_its_positions() -> None:
 
     book = books["default", "AAPL"]
     # 200 @ 100.05 and 100 @ 101.0505: avg = (20,010 + 10,105.05) / 300 = 100.38350
-    assert broker.positions() == {"AAPL": book.qty} == {"AAPL": 300.0}
+    assert sum(f["qty"] for r in reports for f in r.fills) == book.qty == 300.0
     assert book.avg_price == pytest.approx(100.3835)
     assert book.fees == Decimal("1.5")  # 300 * 0.005, split 1.00 + 0.50 over the two fills

@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from schemas.codec import serializer_for
-from streams.desk import TABLES
 from streams.execution.bars import bar_close, bar_open
 from streams.execution.fill_model import FillModel
 from tests.kit import stubs
@@ -39,7 +38,7 @@ def _bars() -> list[dict[str, Any]]:
 
 def _desk_trades() -> list[tuple[str, float, Decimal, int]]:
     desk = offline_desk(avro_decoders("market.bars", "Bar"), fill_model=_FREE)
-    tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+    tables: dict[str, dict[str, Any]] = {name: {} for name in desk.tables()}
     loaders = {name: table.get for name, table in tables.items()}
     encode = serializer_for("Bar", registry=None)
     fills = []

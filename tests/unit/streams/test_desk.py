@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from streams.desk import TABLES
 from tests.kit.desk import avro_decoders, offline_desk, scripted_quotes
 
 
@@ -16,7 +15,7 @@ def _run(batch_size: int) -> dict[str, list[Any]]:
     # The kit's paper desk: SMA 2/3, 100 shares a signal, shorts allowed, fees 0.01 a
     # share (1.00 at least); the kit's scripted path BUYs on quote 3 and SELLs on quote 5.
     desk = offline_desk(avro_decoders("market.quotes"))
-    tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+    tables: dict[str, dict[str, Any]] = {name: {} for name in desk.tables()}
     loaders = {name: table.get for name, table in tables.items()}
     topics: dict[str, list[Any]] = {}
     quotes = scripted_quotes()

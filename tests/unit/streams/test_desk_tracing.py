@@ -11,12 +11,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from infra.settings import Settings
 from infra.stage_tracing import StageTracer
 from infra.telemetry import Tracing, parse_traceparent, setup_tracing
-from streams.desk import TABLES, TRACED_STAGES, DeskProcessor
 from streams.edge import OutRecord
+from streams.trading import TRACED_STAGES, TradingCore
 from tests.kit.desk import avro_decoders, offline_desk, scripted_quotes
 
 
-def _desk(tracing: Tracing | None) -> DeskProcessor:
+def _desk(tracing: Tracing | None) -> TradingCore:
     tracers = {s: StageTracer(tracing, s, "desk-group") for s in TRACED_STAGES}
     return offline_desk(avro_decoders("market.quotes"), tracers=tracers)
 
@@ -24,7 +24,7 @@ def _desk(tracing: Tracing | None) -> DeskProcessor:
 def _run(tracing: Tracing | None, flags: str) -> dict[str, list[OutRecord]]:
     """Run the path one quote a batch (open orders' trace headers go through the table)."""
     desk = _desk(tracing)
-    tables: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+    tables: dict[str, dict[str, Any]] = {name: {} for name in desk.tables()}
     loaders = {name: table.get for name, table in tables.items()}
     topics: dict[str, list[OutRecord]] = {}
     for raw in scripted_quotes():

@@ -1,4 +1,4 @@
-"""The paper broker's fill model: prices, fees, partial fills, tifs, no look-ahead, determinism."""
+"""The paper venue's fill model: prices, fees, partial fills, tifs, no look-ahead, determinism."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 from schemas.codec import deserializer_for, serializer_for
 from streams.exceptions import InvalidInputError
-from streams.execution import EMPTY, ExecutionReport, FillModel, PaperBook, PaperBroker
+from streams.execution import EMPTY, ExecutionReport, FillModel, PaperBook
+from streams.trading import PaperVenue
 from tests.kit import stubs
 from tests.kit.stubs import T0_US
 
@@ -250,17 +251,17 @@ def test_gtc_order_survives_the_night() -> None:
 
 
 def test_cancel_by_request_closes_an_open_order_once() -> None:
-    broker = PaperBroker()
-    broker.submit(order(order_type="LIMIT", limit_price=90.0))
+    book = PaperBook("AAPL")
+    book.on_order(order(order_type="LIMIT", limit_price=90.0))
 
-    first = broker.cancel("o-1", "AAPL", T0_US + 5)
-    again = broker.cancel("o-1", "AAPL", T0_US + 6)
+    first = book.cancel("o-1", T0_US + 5)
+    again = book.cancel("o-1", T0_US + 6)
 
     assert statuses(first) == ["CANCELED"]
     assert first.events[0]["reason"] == "canceled by request"
     assert first.events[0]["ts_event_us"] == T0_US + 5
     assert again == EMPTY
-    assert broker.cancel("nope", "MSFT", T0_US) == EMPTY
+    assert book.cancel("nope", T0_US) == EMPTY
 
 
 # -- acceptance ------------------------------------------------------------------------------
@@ -413,13 +414,14 @@ def _scenario(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, 
 
 
 def _run(steps: list[tuple[str, dict[str, Any]]], model: FillModel) -> tuple[Any, ...]:
-    broker = PaperBroker(model)
+    book = PaperBook("AAPL", model)
     report = EMPTY
     for kind, record in steps:
-        report += broker.submit(record) if kind == "order" else broker.on_quote(record)
+        report += book.on_order(record) if kind == "order" else book.on_quote(record)
     fills = sorted(report.fills, key=lambda f: f["id"])
     events = sorted(report.events, key=lambda e: (e["order_id"], e["filled_qty"], e["status"]))
-    return fills, events, broker.positions()
+    position = sum(f["qty"] if f["side"] == "BUY" else -f["qty"] for f in fills)
+    return fills, events, position
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -488,28 +490,24 @@ def test_state_round_trip_mid_order_gives_identical_later_fills() -> None:
     assert restored.state() == book.state()
 
 
-def test_broker_state_round_trip_and_positions() -> None:
-    broker = PaperBroker(FillModel(commission_min=Decimal("1")))
-    broker.submit(order("a", qty=100.0))
-    broker.submit(order("m", qty=40.0, side="SELL", symbol="MSFT"))
-    broker.on_quote(quote(1, size=60.0))
-    broker.on_quote(stubs.quote("MSFT", bid=400.0, ask=400.1, ts_event_us=T0_US + 1))
-    restored = PaperBroker.from_state(json.loads(json.dumps(broker.state())))
+def test_the_paper_venue_routes_by_symbol_and_round_trips_through_its_table() -> None:
+    model = FillModel(commission_min=Decimal("1"))
+    venue, empty = PaperVenue(model), (lambda key: None)
+    trace = [["traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01"]]
+    venue.on_order(order("a", qty=100.0), trace, empty)
+    venue.on_order(order("m", qty=40.0, side="SELL", symbol="MSFT"), [], empty)
+    aapl = venue.on_quote("AAPL", quote(1, size=60.0), empty)
+    msft = venue.on_quote(
+        "MSFT", stubs.quote("MSFT", bid=400.0, ask=400.1, ts_event_us=T0_US + 1), empty
+    )
+    table = {s: json.loads(json.dumps(venue.state(s))) for s in ("AAPL", "MSFT")}
+    restored = PaperVenue(model)
 
-    assert broker.positions() == {"AAPL": 60.0, "MSFT": -40.0}
-    assert restored.positions() == broker.positions()
-    assert restored.on_quote(quote(2)) == broker.on_quote(quote(2))
-    assert broker.positions() == {"AAPL": 100.0, "MSFT": -40.0}
-    assert broker.poll(T0_US + 3) == EMPTY  # paper fills come back from on_quote
-
-
-def test_paper_broker_is_a_broker_adapter() -> None:
-    from streams.execution.broker import BrokerAdapter
-
-    broker = PaperBroker()
-
-    assert isinstance(broker, BrokerAdapter)
-    assert broker.venue == "paper"
+    assert [f["qty"] for f in aapl.fills] == [60.0]
+    assert [(f["side"], f["qty"]) for f in msft.fills] == [("SELL", 40.0)]
+    assert venue.trace_of("AAPL", "a") == [(k, v.encode()) for k, v in trace]
+    assert restored.on_quote("AAPL", quote(2), table.get) == venue.on_quote("AAPL", quote(2), empty)
+    assert restored.trace_of("AAPL", "a") == venue.trace_of("AAPL", "a")
 
 
 def test_reports_concatenate() -> None:

@@ -1,4 +1,4 @@
-"""A batch of raw records through decode, engines and dead-lettering, without Kafka."""
+"""A batch of raw records through decode, engines and dead-lettering (alert-only core), no Kafka."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from infra.stage_tracing import StageTracer
 from infra.telemetry import parse_traceparent, setup_tracing
 from schemas.codec import deserializer_for, serializer_for
 from streams.engine import EngineSettings
-from streams.signals.processing import SignalProcessor
+from streams.risk.config import RiskConfig
 from streams.strategies import parse_config
+from streams.trading import RISK, SIGNALS, TRACED_STAGES, TradingCore
 from tests.kit import stubs
+from tests.kit.desk import PAPER_LIMITS
 
 _CONFIG = parse_config(
     {
@@ -61,16 +63,21 @@ def _quotes(prices: list[float], symbol: str = "AAPL") -> list[_Raw]:
     ]
 
 
-def _processor() -> SignalProcessor:
-    return SignalProcessor(
-        _CONFIG,
-        EngineSettings(),
-        {"market.quotes": ("Quote", deserializer_for("Quote", registry=None))},
+_ALERTS = RiskConfig(mode="alert-only", limits=PAPER_LIMITS)
+_DECODERS = {"market.quotes": ("Quote", deserializer_for("Quote", registry=None))}
+
+
+def _processor(tracers: dict[str, StageTracer] | None = None) -> TradingCore:
+    return TradingCore(
+        _CONFIG, EngineSettings(), _ALERTS, partitions=1, decoders=_DECODERS, tracers=tracers
     )
 
 
-def _no_state(_symbol: str) -> dict[str, Any] | None:
+def _none(_key: str) -> dict[str, Any] | None:
     return None
+
+
+_no_state = {SIGNALS: _none, RISK: _none}
 
 
 def test_quotes_become_signals_that_continue_the_trigger_trace() -> None:
@@ -81,7 +88,8 @@ def test_quotes_become_signals_that_continue_the_trigger_trace() -> None:
     assert result.outs("signals")[0].headers == [
         ("traceparent", f"00-{3:032x}-{1:016x}-01".encode())
     ]
-    assert result.changed == {"AAPL"}
+    assert result.changed == {(SIGNALS, "AAPL"), (RISK, "partition-0")}
+    assert [a["signal_id"] for a in result.of("alerts")] == [s["id"] for s in result.of("signals")]
     assert result.processed == 7
 
 
@@ -116,7 +124,7 @@ def test_engines_resume_from_table_state() -> None:
     first.process(records[:4], _no_state)
     table = {s: e.state() for s, e in first.engines.items()}
 
-    resumed = _processor().process(records[4:], table.get)
+    resumed = _processor().process(records[4:], {SIGNALS: table.get, RISK: _none})
 
     assert [s["side"] for s in resumed.of("signals")] == ["SELL"]
 
@@ -126,11 +134,8 @@ def test_sampled_triggers_get_a_child_span_and_the_batch_links_them() -> None:
     settings = Settings(_env_file=None, tracing_sample_ratio=0.0)  # type: ignore[call-arg]
     tracing = setup_tracing(settings, exporter=exporter)
     assert tracing is not None
-    processor = SignalProcessor(
-        _CONFIG,
-        EngineSettings(),
-        {"market.quotes": ("Quote", deserializer_for("Quote", registry=None))},
-        StageTracer(tracing, "signals", "primestream-test"),
+    processor = _processor(
+        {stage: StageTracer(tracing, stage, "primestream-test") for stage in TRACED_STAGES}
     )
 
     result = processor.process(_quotes([10, 10, 10, 11, 12, 9, 8]), _no_state)
@@ -139,8 +144,10 @@ def test_sampled_triggers_get_a_child_span_and_the_batch_links_them() -> None:
 
     spans = exporter.get_finished_spans()
     children = [s for s in spans if s.name == "signals market.quotes"]
+    decisions = [s for s in spans if s.name == "risk market.quotes"]
     (batch,) = [s for s in spans if s.name == "signals batch market.quotes"]
     assert len(children) == 2  # one per quote that fired a signal
+    assert len(decisions) == 2  # and below each, the risk gate's decision
     (child,) = [s for s in children if (s.attributes or {})["messaging.kafka.offset"] == 3]
     buy = parse_traceparent(result.outs("signals")[0].headers)
     assert buy is not None

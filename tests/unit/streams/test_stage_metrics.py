@@ -6,7 +6,6 @@ from collections import Counter
 
 from infra.clock import ManualClock
 from infra.metrics import Metrics
-from streams.desk import TABLES
 from streams.edge import StageOutput
 from streams.readiness import LastError
 from streams.risk.config import RiskLimits
@@ -31,8 +30,8 @@ def _batch() -> list[RawRecord]:
 
 
 def _run(limits: RiskLimits = PAPER_LIMITS) -> StageOutput:
-    tables: dict[str, dict[str, object]] = {name: {} for name in TABLES}
     desk = offline_desk(avro_decoders(_TOPIC), risk=paper_risk(limits))
+    tables: dict[str, dict[str, object]] = {name: {} for name in desk.tables()}
     return desk.process(_batch(), {n: t.get for n, t in tables.items()})
 
 

@@ -1,16 +1,19 @@
-"""The execution and position stages over raw batches, without Kafka."""
+"""The paper venue over its table, and the live core applying reported fills, without Kafka."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from schemas.codec import deserializer_for, serializer_for
+from streams.engine import EngineSettings
 from streams.execution.fill_model import FillModel
-from streams.execution.processing import ExecutionProcessor
-from streams.positions.processing import PositionProcessor
+from streams.risk.config import RiskConfig
+from streams.trading import POSITIONS, RISK, SIGNALS, PaperVenue, TradingCore
 from tests.kit import stubs
+from tests.kit.desk import CROSS_2_3, PAPER_LIMITS
 
 
 @dataclass(frozen=True)
@@ -57,33 +60,42 @@ def _no_state(_key: str) -> None:
 
 
 def test_an_order_fills_on_the_next_quote_and_the_fill_carries_the_orders_trace() -> None:
-    processor = ExecutionProcessor(
-        FillModel(commission_per_share=Decimal("0.01"), commission_min=Decimal("1")),
-        _decoders(orders="Order", market_quotes="Quote"),
-    )
+    model = FillModel(commission_per_share=Decimal("0.01"), commission_min=Decimal("1"))
+    venue = PaperVenue(model)
     same_time = stubs.quote(bid=10.0, ask=10.02, ts_event_us=stubs.T0_US)
     later = stubs.quote(bid=10.01, ask=10.03, ts_event_us=stubs.T0_US + 1_000_000)
+    trace = [["traceparent", f"00-{7:032x}-{1:016x}-00"]]
 
-    first = processor.process([_raw("market.quotes", "Quote", same_time, 0)], _no_state)
-    table = {"AAPL": processor.state("AAPL")}
-    processor.forget()
-    second = processor.process([_raw("orders", "Order", _order(), 0, trace=7)], table.get)
-    table = {"AAPL": processor.state("AAPL")}
-    processor.forget()
-    third = processor.process([_raw("market.quotes", "Quote", later, 1, trace=9)], table.get)
+    def through_the_table(venue: PaperVenue) -> PaperVenue:
+        table = {"AAPL": json.loads(json.dumps(venue.state("AAPL")))}
+        restored = PaperVenue(model)
+        restored.book("AAPL", table.get)
+        return restored
 
-    assert first.records == []  # nothing to fill, and never on the signal's own quote
-    assert [e["status"] for e in second.of("orders.events")] == ["NEW"]
-    (fill,) = third.of("fills")
+    first = venue.on_quote("AAPL", same_time, _no_state)
+    venue = through_the_table(venue)
+    second = venue.on_order(_order(), trace, _no_state)
+    venue = through_the_table(venue)
+    third = venue.on_quote("AAPL", later, _no_state)
+
+    assert not first  # nothing to fill, and never on the signal's own quote
+    assert [e["status"] for e in second.events] == ["NEW"]
+    (fill,) = third.fills
     assert (fill["qty"], fill["price"], fill["fee"]) == (100.0, Decimal("10.03"), Decimal("1"))
-    assert [e["status"] for e in third.of("orders.events")] == ["FILLED"]
-    (fill_out,) = third.outs("fills")
-    assert dict(fill_out.headers)["traceparent"].split(b"-")[1] == f"{7:032x}".encode()
-    assert processor.state("AAPL")["traces"] == {}  # the filled order's trace is forgotten
+    assert [e["status"] for e in third.events] == ["FILLED"]
+    assert dict(venue.trace_of("AAPL", "o-1"))["traceparent"].split(b"-")[1] == f"{7:032x}".encode()
+    venue.ended("AAPL", "o-1")
+    assert venue.state("AAPL")["traces"] == {}  # the filled order's trace is forgotten
 
 
-def test_fills_apply_once_and_a_redelivered_fill_is_dead_lettered() -> None:
-    processor = PositionProcessor(_decoders(fills="Fill", market_quotes="Quote"))
+def test_the_live_core_applies_fills_once_and_dead_letters_a_redelivered_one() -> None:
+    core = TradingCore(
+        CROSS_2_3,
+        EngineSettings(),
+        RiskConfig(mode="live", limits=PAPER_LIMITS),
+        partitions=1,
+        decoders=_decoders(fills="Fill", market_quotes="Quote"),
+    )
     buy = stubs.fill(id="f-1", qty=100.0, price=Decimal("10"), fee=Decimal("1"))
     records = [
         _raw("fills", "Fill", buy, 0),
@@ -92,7 +104,7 @@ def test_fills_apply_once_and_a_redelivered_fill_is_dead_lettered() -> None:
         _raw("market.quotes", "Quote", stubs.quote(bid=11.9, ask=12.1), 3),
     ]
 
-    out = processor.process(records, _no_state)
+    out = core.process(records, dict.fromkeys((SIGNALS, POSITIONS, RISK), _no_state))
 
     positions = out.of("positions")
     assert len(positions) == 2  # the fill, then one coalesced mark for the batch
@@ -101,6 +113,7 @@ def test_fills_apply_once_and_a_redelivered_fill_is_dead_lettered() -> None:
     assert positions[-1]["unrealized_pnl"] == 200.0
     (dead,) = out.deadletters
     assert dict(dead.headers)["deadletter.error.type"] == b"DuplicateFill"
-    assert (processor.applied, processor.duplicates) == (1, 1)
+    assert len(positions) + len(out.deadletters) == 3  # two fills and one mark: nothing lost
     assert out.outs("positions")[0].partition == 0
     assert out.outs("positions")[0].key == b"AAPL"
+    assert core.risk_books["partition-0"].ledgers["AAPL"].qty == 100.0  # the risk gate saw it

@@ -1,24 +1,17 @@
-"""The position table agent, and the worker's `GET /positions` views."""
+"""The worker's trading views: `GET /positions/`, `/positions/{symbol}/` and `/risk/`.
+
+They read the committed tables (what Kafka holds), not the core's working set.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from infra.stage_tracing import StageTracer
-from streams.context import ProcessingContext
 from streams.positions.accounting import PositionBook
-from streams.positions.processing import PositionProcessor
-from streams.runtime import StreamRuntime
-from streams.stage import OneTable, StageSpec, register_stage
+from streams.risk.config import RiskConfig
+from streams.risk.rules import RiskBook
 
-__all__ = ["SPEC", "add_position_views", "register"]
-
-SPEC = StageSpec(
-    "positions",
-    {"fills": "Fill", "market.quotes": "Quote"},
-    {"positions": "Position"},
-    ("positions",),
-)
+__all__ = ["add_position_views", "add_risk_view"]
 
 
 def _records(value: Any) -> list[dict[str, Any]]:
@@ -27,23 +20,6 @@ def _records(value: Any) -> list[dict[str, Any]]:
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if k in ("realized_pnl", "fees") else v) for k, v in record.items()}
-
-
-def register(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
-    """Register the position agent and its web views on the worker's app."""
-    tables = register_stage(
-        runtime,
-        ctx,
-        SPEC,
-        lambda inputs: OneTable(
-            PositionProcessor(
-                {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()},
-                StageTracer(ctx.tracing, "positions", runtime.app.conf.id),
-            ),
-            "positions",
-        ),
-    )
-    add_position_views(runtime.app, tables["positions"])
 
 
 def add_position_views(app: Any, table: Any) -> None:
@@ -63,3 +39,18 @@ def add_position_views(app: Any, table: Any) -> None:
 
     app.page("/positions/")(all_positions)
     app.page("/positions/{symbol}/")(one_position)
+
+
+def add_risk_view(app: Any, table: Any, config: RiskConfig) -> None:
+    """Serve `GET /risk/`: the mode, and each local partition's book from the risk TABLE."""
+
+    async def risk_state(web: Any, request: Any) -> Any:
+        """Return the mode, limits and each local partition's book (exposure, kill switch)."""
+        books = {
+            key: RiskBook.from_state(value, config).snapshot()
+            for key, value in sorted(table.items())
+            if value is not None
+        }
+        return web.json({"mode": config.mode, "partitions": books})
+
+    app.page("/risk/")(risk_state)

@@ -1,1 +1,0 @@
-"""The signal service: indicators and strategies over market data and news."""
