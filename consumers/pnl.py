@@ -50,6 +50,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, NamedTuple
 
 from infra.exceptions import PrimestreamError
+from streams.positions.cost_basis import CostBasis
 
 __all__ = [
     "CostBook",
@@ -151,35 +152,44 @@ class _Fill(NamedTuple):
 
 
 class CostBook:
-    """The average-cost position of one (account, symbol), its trades and its curve."""
+    """The average-cost position of one (account, symbol), its trades and its curve.
+
+    The position itself is `streams.positions.cost_basis.CostBasis`, the accounting the
+    positions table and the risk gate use too.
+    """
 
     def __init__(self, account: str, symbol: str, ts_event_us: int) -> None:
         self.account, self.symbol = account, symbol
-        self.qty = self.avg = self.realized = self.fees = self.unrealized = _ZERO
+        self.basis = CostBasis()
+        self.fees = self.unrealized = _ZERO
         self.fills = 0
         self.trades: list[Decimal] = []
         self.curve = [EquityPoint(ts_event_us, _ZERO)]
+
+    @property
+    def qty(self) -> Decimal:
+        """Return the signed quantity (long > 0)."""
+        return self.basis.qty
+
+    @property
+    def avg(self) -> Decimal:
+        """Return the average price of the open quantity (0 when flat)."""
+        return self.basis.avg_price
+
+    @property
+    def realized(self) -> Decimal:
+        """Return the gross realized P&L."""
+        return self.basis.realized
 
     def apply(self, fill: _Fill) -> None:
         """Book FILL at average cost: realized P&L on the part that reduces the position."""
         self.fills += 1
         self.fees += fill.fee
-        signed = fill.qty * fill.sign
-        if self.qty == 0 or (self.qty > 0) == (signed > 0):
-            new_qty = self.qty + signed
-            self.avg = (self.avg * abs(self.qty) + fill.price * fill.qty) / abs(new_qty)
-            self.qty = new_qty
-            return
-        closed = min(fill.qty, abs(self.qty))
-        direction = 1 if self.qty > 0 else -1
-        gross = (fill.price - self.avg) * closed * direction
-        self.realized += gross
-        self.trades.append(gross - fill.fee * closed / fill.qty)
-        self.qty += signed
-        if self.qty == 0:
-            self.avg = _ZERO
-        elif (self.qty > 0) != (direction > 0):  # flipped: the rest opens at the fill price
-            self.avg = fill.price
+        before = self.basis.qty
+        gross = self.basis.apply(fill.qty * fill.sign, fill.price)
+        if before != 0 and (before > 0) != (fill.sign > 0):  # it closed some: a trade
+            closed = min(fill.qty, abs(before))
+            self.trades.append(gross - fill.fee * closed / fill.qty)
 
     @property
     def net_realized(self) -> Decimal:

@@ -1,18 +1,12 @@
 """Average-cost position accounting of one (account, symbol), fed by fills, marked by quotes.
 
-Rules (`PositionBook.apply_fill`), with qty signed (long > 0, short < 0):
-
-- a fill on the side of the position (or from flat) re-averages:
-  avg = (|qty| * avg + fill_qty * price) / (|qty| + fill_qty);
-- a fill against it realizes (price - avg) * closed for a long, (avg - price) * closed for
-  a short, where closed = min(fill_qty, |qty|), and leaves avg unchanged;
-- a fill through zero realizes the closed part and opens the remainder at the fill price
-  (long <-> short); a fill that ends exactly flat sets avg to 0.
+The average-cost rules are `streams.positions.cost_basis` (shared with the risk gate and
+the P&L report): quantity, average price and realized P&L are exact Decimals there.
 
 realized_pnl is GROSS of fees (as Position.avsc says): fees accumulate apart, so net P&L is
-realized_pnl - fees. Money is Decimal quantized to 6 places per fill; qty, avg_price and
-unrealized_pnl = (mark - avg_price) * qty are floats. ts_event_us is the newest event time
-applied (a late fill does not move it back), and version grows by one per change.
+realized_pnl - fees. The Position record carries money quantized to 6 places and qty,
+avg_price and unrealized_pnl = (mark - avg_price) * qty as floats. ts_event_us is the newest
+event time applied (a late fill does not move it back), and version grows by one per change.
 
 **Duplicate fills.** A fill id already applied is ignored. The book remembers the last
 `fill_id_memory` ids (1,000 by default) and that bound is safe: under exactly-once a fill is
@@ -25,15 +19,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from streams.exceptions import InvalidInputError
+from streams.positions.cost_basis import CostBasis, exact
 
 __all__ = ["FILL_ID_MEMORY", "PositionBook", "recompute_positions"]
 
 FILL_ID_MEMORY = 1_000
-_FLAT_EPS = 1e-9  # shares: a position this small is float noise, i.e. flat
 _INF = math.inf
 _MONEY = Decimal("0.000001")
 _CTX = Context(prec=34, rounding=ROUND_HALF_EVEN)  # explicit: no dependence on the global one
@@ -46,16 +40,9 @@ def _money(value: Decimal) -> Decimal:
 def _decimal(value: object, what: str) -> Decimal:
     """Return VALUE (a Decimal, or a number through its shortest repr) as a finite Decimal."""
     try:
-        dec = (
-            value
-            if isinstance(value, Decimal)
-            else Decimal(repr(value) if isinstance(value, float) else str(value))
-        )
-    except InvalidOperation:
-        dec = Decimal("NaN")
-    if isinstance(value, bool) or not dec.is_finite():
-        raise InvalidInputError(f"fill {what} must be a finite number, got {value!r}")
-    return dec
+        return exact(value)
+    except ValueError:
+        raise InvalidInputError(f"fill {what} must be a finite number, got {value!r}") from None
 
 
 class PositionBook:
@@ -63,15 +50,14 @@ class PositionBook:
 
     __slots__ = (
         "_applied",
+        "_cost",
         "_mark_ts_us",
+        "_qty",
         "account",
-        "avg_price",
         "fees",
         "fill_id_memory",
         "last_fill_id",
         "last_mark",
-        "qty",
-        "realized_pnl",
         "symbol",
         "ts_event_us",
         "version",
@@ -85,9 +71,8 @@ class PositionBook:
         self.account = account
         self.symbol = symbol
         self.fill_id_memory = fill_id_memory
-        self.qty = 0.0
-        self.avg_price = 0.0
-        self.realized_pnl = Decimal("0.000000")
+        self._cost = CostBasis()
+        self._qty = 0.0  # float(self._cost.qty), read on every quote's mark
         self.fees = Decimal("0.000000")
         self.last_mark: float | None = None
         self.version = 0
@@ -95,6 +80,21 @@ class PositionBook:
         self.ts_event_us = 0
         self._mark_ts_us: int | None = None
         self._applied: dict[str, None] = {}  # recent fill ids, oldest first (an ordered set)
+
+    @property
+    def qty(self) -> float:
+        """Return the signed quantity (long > 0)."""
+        return self._qty
+
+    @property
+    def avg_price(self) -> float:
+        """Return the average price of the open quantity (0 when flat)."""
+        return float(self._cost.avg_price)
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        """Return the realized P&L, gross of fees, to 6 places (kept exact underneath)."""
+        return _money(self._cost.realized)
 
     @property
     def unrealized_pnl(self) -> float:
@@ -116,24 +116,8 @@ class PositionBook:
         fill_id, side, qty, price, fee, ts_us = self._checked(fill)
         if fill_id in self._applied:
             return False
-        if self.qty == 0.0 or (self.qty > 0.0) == (side == "BUY"):
-            held = abs(self.qty)
-            self.avg_price = (held * self.avg_price + qty * float(price)) / (held + qty)
-            self.qty = self.qty + qty if side == "BUY" else self.qty - qty
-        else:
-            closed = min(qty, abs(self.qty))
-            avg = Decimal(self.avg_price)  # exact: the float's binary value
-            per_share = _CTX.subtract(price, avg) if self.qty > 0.0 else _CTX.subtract(avg, price)
-            self.realized_pnl = _money(
-                self.realized_pnl + _money(_CTX.multiply(per_share, Decimal(closed)))
-            )
-            new_qty = self.qty + qty if side == "BUY" else self.qty - qty
-            if abs(new_qty) <= _FLAT_EPS:
-                self.qty, self.avg_price = 0.0, 0.0
-            else:
-                if qty - closed > _FLAT_EPS:  # through zero: the remainder opens at the fill price
-                    self.avg_price = float(price)
-                self.qty = new_qty
+        self._cost.apply(qty if side == "BUY" else -qty, price)
+        self._qty = float(self._cost.qty)
         self.fees = _money(self.fees + fee)
         self._remember(fill_id)
         self.last_fill_id = fill_id
@@ -186,9 +170,9 @@ class PositionBook:
             "account": self.account,
             "symbol": self.symbol,
             "fill_id_memory": self.fill_id_memory,
-            "qty": self.qty,
-            "avg_price": self.avg_price,
-            "realized_pnl": str(self.realized_pnl),
+            "qty": str(self._cost.qty),
+            "avg_price": str(self._cost.avg_price),
+            "realized_pnl": str(self._cost.realized),
             "fees": str(self.fees),
             "last_mark": self.last_mark,
             "mark_ts_us": self._mark_ts_us,
@@ -205,10 +189,12 @@ class PositionBook:
             book = cls(
                 str(state["account"]), str(state["symbol"]), fill_id_memory=state["fill_id_memory"]
             )
-            book.qty = float(state["qty"])
-            book.avg_price = float(state["avg_price"])
-            book.realized_pnl = Decimal(state["realized_pnl"])
-            book.fees = Decimal(state["fees"])
+            # Exact strings; floats too (states written before the cost basis was Decimal).
+            book._cost = CostBasis(
+                exact(state["qty"]), exact(state["avg_price"]), exact(state["realized_pnl"])
+            )
+            book._qty = float(book._cost.qty)
+            book.fees = exact(state["fees"])
             mark = state["last_mark"]
             book.last_mark = None if mark is None else float(mark)
             mark_ts = state["mark_ts_us"]
@@ -220,11 +206,9 @@ class PositionBook:
             book._applied = dict.fromkeys(str(i) for i in state["applied"][-book.fill_id_memory :])
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise InvalidInputError(f"position state is unusable: {exc!r}") from exc
-        if not (book.realized_pnl.is_finite() and book.fees.is_finite()):
-            raise InvalidInputError(f"position state has non-finite money: {dict(state)!r}")
         return book
 
-    def _checked(self, fill: Mapping[str, Any]) -> tuple[str, str, float, Decimal, Decimal, int]:
+    def _checked(self, fill: Mapping[str, Any]) -> tuple[str, str, Decimal, Decimal, Decimal, int]:
         fill_id, side, qty, ts_us = (
             fill.get("id"),
             fill.get("side"),
@@ -247,7 +231,7 @@ class PositionBook:
         price = _decimal(fill.get("price"), "price")
         if price <= 0:
             raise InvalidInputError(f"fill price must be > 0, got {price}")
-        return fill_id, side, float(qty), price, _decimal(fill.get("fee", 0), "fee"), ts_us
+        return fill_id, side, exact(float(qty)), price, _decimal(fill.get("fee", 0), "fee"), ts_us
 
     def _remember(self, fill_id: str) -> None:
         self._applied[fill_id] = None
@@ -258,64 +242,19 @@ class PositionBook:
 def recompute_positions(fills: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], PositionBook]:
     """Return the positions that FILLS lead to, keyed by (account, symbol), fills deduplicated.
 
-    An independent re-derivation of `PositionBook.apply_fill` (its own loop, same rules) that
-    remembers every fill id, for checking a positions table against the fills topic.
-    Positions come back never marked, version = fills applied, fills assumed valid.
+    Every fill id is remembered (not just the last `fill_id_memory`), for checking a
+    positions table against the whole fills topic. Positions come back never marked,
+    version = fills applied, fills assumed valid.
     """
-    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    books: dict[tuple[str, str], PositionBook] = {}
     seen: set[tuple[str, str, str]] = set()
     for fill in fills:
         key = (str(fill.get("account", "default")), str(fill["symbol"]))
         if (*key, fill["id"]) in seen:
             continue
         seen.add((*key, fill["id"]))
-        t = totals.setdefault(
-            key,
-            {
-                "qty": 0.0,
-                "avg": 0.0,
-                "realized": Decimal(0),
-                "fees": Decimal(0),
-                "ids": [],
-                "ts": 0,
-            },
-        )
-        qty, price = float(fill["qty"]), _decimal(fill["price"], "price")
-        signed = qty if fill["side"] == "BUY" else -qty
-        before = t["qty"]
-        after = before + signed
-        if before == 0.0 or (before > 0.0) == (signed > 0.0):
-            t["avg"] = (abs(before) * t["avg"] + qty * float(price)) / (abs(before) + qty)
-        else:
-            closed = min(qty, abs(before))
-            avg = Decimal(t["avg"])
-            gain = _CTX.subtract(price, avg) if before > 0.0 else _CTX.subtract(avg, price)
-            t["realized"] = _money(t["realized"] + _money(_CTX.multiply(gain, Decimal(closed))))
-            if abs(after) <= _FLAT_EPS:
-                after, t["avg"] = 0.0, 0.0
-            elif qty > closed + _FLAT_EPS:
-                t["avg"] = float(price)
-        t["qty"] = after
-        t["fees"] = _money(t["fees"] + _decimal(fill.get("fee", 0), "fee"))
-        t["ids"].append(fill["id"])
-        t["ts"] = max(t["ts"], int(fill["ts_event_us"]))
-    return {
-        key: PositionBook.from_state(
-            {
-                "account": key[0],
-                "symbol": key[1],
-                "fill_id_memory": FILL_ID_MEMORY,
-                "qty": t["qty"],
-                "avg_price": t["avg"],
-                "realized_pnl": str(_money(t["realized"])),
-                "fees": str(_money(t["fees"])),
-                "last_mark": None,
-                "mark_ts_us": None,
-                "version": len(t["ids"]),
-                "last_fill_id": t["ids"][-1],
-                "ts_event_us": t["ts"],
-                "applied": t["ids"][-FILL_ID_MEMORY:],
-            }
-        )
-        for key, t in totals.items()
-    }
+        book = books.get(key)
+        if book is None:
+            book = books[key] = PositionBook(*key)
+        book.apply_fill(fill)
+    return books

@@ -1,8 +1,10 @@
 """One symbol's risk state: position (average cost), open orders, last price, recent ids.
 
 This is the risk gate's own view, kept from the fills and order events of its partition so
-that a decision needs no remote lookup. Its P&L is float, good enough to compare with a
-limit; the positions stream's Decimal accounting is the book of record.
+that a decision needs no remote lookup. The position is booked by the same average-cost
+code as the positions table and the P&L report (`streams.positions.cost_basis`), so the
+three agree on quantity, average price and realized P&L; today's realized P&L, which
+only meets a limit, is a float.
 
 Pending quantity is tracked per order: an order counts `qty - filled` until it ends. When
 it ends (CANCELED, REJECTED or FILLED) it still counts the fills the end event reports
@@ -16,6 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from streams.positions.cost_basis import CostBasis, exact
 
 __all__ = ["OpenOrder", "SymbolLedger"]
 
@@ -51,8 +55,7 @@ class OpenOrder:
 class SymbolLedger:
     """A symbol's position, open orders, last price and accept time, and recent ids."""
 
-    qty: float = 0.0
-    avg_price: float = 0.0
+    cost: CostBasis = field(default_factory=CostBasis)
     last_price: float | None = None
     last_accept_us: int | None = None
     realized_today: float = 0.0
@@ -67,8 +70,22 @@ class SymbolLedger:
         default=(math.nan, math.nan, 0.0), init=False, repr=False, compare=False
     )
 
+    # float(cost.qty): every decision reads every symbol's
+    _qty: float = field(default=0.0, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         self._pending = _clean(sum(order.open_qty for order in self.orders.values()))
+        self._qty = float(self.cost.qty)
+
+    @property
+    def qty(self) -> float:
+        """Return the signed position (long > 0)."""
+        return self._qty
+
+    @property
+    def avg_price(self) -> float:
+        """Return the average price of the position (0 when flat)."""
+        return float(self.cost.avg_price)
 
     @property
     def pending_qty(self) -> float:
@@ -130,20 +147,9 @@ class SymbolLedger:
 
     def _move_position(self, delta: float, price: float) -> float:
         """Apply DELTA shares at PRICE to the position; return the gross realized P&L."""
-        qty, avg = self.qty, self.avg_price
-        if qty == 0.0 or (qty > 0) == (delta > 0):
-            total = abs(qty) + abs(delta)
-            self.avg_price = (abs(qty) * avg + abs(delta) * price) / total
-            self.qty = _clean(qty + delta)
-            return 0.0
-        closed = min(abs(qty), abs(delta))
-        realized = closed * (price - avg) * _sign(qty)
-        self.qty = _clean(qty + delta)
-        if self.qty == 0.0:
-            self.avg_price = 0.0
-        elif (self.qty > 0) != (qty > 0):  # flipped: the remainder opens at the fill price
-            self.avg_price = price
-        return realized
+        realized = self.cost.apply(exact(delta), exact(price))
+        self._qty = float(self.cost.qty)
+        return float(realized)
 
     def _changed(self, order_id: str, order: OpenOrder, before: float) -> None:
         after = order.open_qty
@@ -159,8 +165,7 @@ class SymbolLedger:
     def state(self) -> dict[str, Any]:
         """Return this ledger as a JSON-able dict (`from_state` reads it back)."""
         return {
-            "qty": self.qty,
-            "avg_price": self.avg_price,
+            "cost": self.cost.state(),
             "last_price": self.last_price,
             "last_accept_us": self.last_accept_us,
             "realized_today": self.realized_today,
@@ -172,9 +177,13 @@ class SymbolLedger:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SymbolLedger:
         """Return the ledger STATE (from `state`) describes."""
+        cost = (
+            CostBasis.from_state(state["cost"])
+            if "cost" in state  # states written before the cost basis was shared had floats
+            else CostBasis(exact(state["qty"]), exact(state["avg_price"]))
+        )
         return cls(
-            qty=float(state["qty"]),
-            avg_price=float(state["avg_price"]),
+            cost=cost,
             last_price=None if state["last_price"] is None else float(state["last_price"]),
             last_accept_us=state["last_accept_us"],
             realized_today=float(state["realized_today"]),

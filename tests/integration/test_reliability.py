@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from streams.positions.processing import position_key
 
 from consumers.lag import group_lag, group_position
 from streams.context import app_id, load_trading_config
 from streams.positions.accounting import recompute_positions
 from streams.strategies import load_config
 from streams.trading import BOOKS, POSITIONS, RISK, SIGNALS
+from streams.trading.outputs import position_key
 from tests.integration.conftest import Scope
 from tests.kit.desk import desk_toml, ma_cross_toml, offline_desk
 from tests.kit.topics import RawMessage, read_raw, read_topic, wait_settled
