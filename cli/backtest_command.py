@@ -18,13 +18,14 @@ from cli.backtest_run import (
     new_namespace,
     run_pipeline,
 )
-from cli.context import Runtime, console, err_console, fail
+from cli.context import console, err_console, fail
 from consumers.backtest_report import BacktestInput, summary_table, write_report
 from infra import local
 from infra.clock import wall_clock_us
 from infra.exceptions import PrimestreamError
 from infra.settings import get_settings
 from producers.exceptions import SourceError
+from schemas.clients import Clients
 
 __all__ = ["backtest_command"]
 
@@ -35,7 +36,7 @@ def _say(line: str) -> None:
 
 def _check_inputs(market: str, news: str | None, strategies: Path) -> None:
     """Fail with one line on an input that cannot be read, before anything starts."""
-    from producers.market.base import parse_source
+    from producers.market.registry import parse_source
     from producers.news.sources import parse_news_source
     from streams.strategies import load_config
 
@@ -116,7 +117,7 @@ def backtest_command(
     out.mkdir(parents=True, exist_ok=True)
     try:
         local.up(settings, progress=_say)
-        runtime = Runtime(settings)
+        runtime = Clients(settings)
         _say(f"namespace [bold]{settings.namespace}[/bold]")
         inputs = PipelineInputs(
             market_spec, news_spec, strategies, out / "worker.log", stall_timeout_secs=stall_secs

@@ -22,7 +22,6 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from cli.context import Runtime
 from cli.paper_worker import PaperWorkerProcess
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
@@ -34,6 +33,7 @@ from infra.clock import wall_clock_us
 from producers.publisher import PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
+from schemas.clients import Clients
 from streams.context import app_id
 
 __all__ = [
@@ -92,7 +92,7 @@ _MarketRows = tuple[str, str, Callable[..., None], Iterator[SourceRow], int | No
 
 
 def _market_rows(spec: str) -> _MarketRows:
-    from producers.market.base import parse_source
+    from producers.market.registry import parse_source
 
     source = parse_source(spec, clock=wall_clock_us)
     if source.kind == "quote":
@@ -121,7 +121,7 @@ def input_runs(
 
 
 def _publish(
-    runtime: Runtime,
+    runtime: Clients,
     rows: Iterable[SourceRow],
     kind: tuple[str, str, Callable[..., None]],
     total: int | None,
@@ -146,12 +146,12 @@ def _merge_stats(into: dict[str, PublishStats], topic: str, stats: PublishStats)
     seen.elapsed_secs += stats.elapsed_secs
 
 
-def _committed(runtime: Runtime, topics: list[str]) -> dict[tuple[str, int], int] | None:
+def _committed(runtime: Clients, topics: list[str]) -> dict[tuple[str, int], int] | None:
     position = group_position(runtime.endpoints.bootstrap_servers, app_id(runtime.settings), topics)
     return None if position is None else {tp: c for tp, (c, _end) in position.items()}
 
 
-def _input_end(runtime: Runtime) -> InputEnd:
+def _input_end(runtime: Clients) -> InputEnd:
     """Write the end-of-stream markers after everything published so far."""
     producer = Producer(producer_config(runtime.settings, runtime.endpoints.bootstrap_servers))
     topics = [runtime.settings.topic(t) for t in _INPUTS]
@@ -164,7 +164,7 @@ def _input_end(runtime: Runtime) -> InputEnd:
 
 
 def wait_for_end(
-    runtime: Runtime,
+    runtime: Clients,
     end: InputEnd,
     worker: PaperWorkerProcess,
     *,
@@ -198,7 +198,7 @@ def wait_for_end(
         time.sleep(_POLL_SECS)
 
 
-def _prices(runtime: Runtime, topic: str) -> list[tuple[int, str, float]]:
+def _prices(runtime: Clients, topic: str) -> list[tuple[int, str, float]]:
     """Return (event time, symbol, mark) of every input record: a bar's close, a quote's mid."""
     values, _ = read_whole_topic(runtime, runtime.settings.topic(topic))
     if topic == "market.bars":
@@ -226,7 +226,7 @@ class PipelineInputs:
 
 
 def run_pipeline(
-    runtime: Runtime,
+    runtime: Clients,
     inputs: PipelineInputs,
     *,
     say: Callable[[str], None],
@@ -285,7 +285,7 @@ def run_pipeline(
     )
 
 
-def _ends_now(runtime: Runtime) -> InputEnd:
+def _ends_now(runtime: Clients) -> InputEnd:
     """Return the input topics' last offsets now, as an end to wait for.
 
     No marker: used between the runs of a news backtest, where more input follows.
@@ -301,6 +301,6 @@ def _ends_now(runtime: Runtime) -> InputEnd:
     raise BacktestFailedError("the broker did not say where the input topics end")
 
 
-def _count(runtime: Runtime, name: str) -> int:
+def _count(runtime: Clients, name: str) -> int:
     """Return how many records the namespace's NAME topic holds (committed ones)."""
     return len(read_records(runtime, runtime.settings.topic(name)))

@@ -14,7 +14,7 @@ from confluent_kafka import Consumer, TopicPartition
 from rich.rule import Rule
 from rich.table import Table
 
-from cli.context import Runtime, console
+from cli.context import console
 from cli.demo_signals import show_signals, show_trading
 from cli.demo_tracing import exported, show_order_trace, traced
 from cli.paper_worker import PaperWorkerProcess
@@ -30,6 +30,7 @@ from infra.tracing_backend import ui_url
 from producers.publisher import PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
+from schemas.clients import Clients
 
 __all__ = ["demo_command"]
 
@@ -77,8 +78,8 @@ def _inputs(quotes: int) -> list[tuple[str, str]]:
     ]
 
 
-def _produce(runtime: Runtime, kind: str, spec: str) -> tuple[str, str, PublishStats]:
-    from producers.market.base import parse_source
+def _produce(runtime: Clients, kind: str, spec: str) -> tuple[str, str, PublishStats]:
+    from producers.market.registry import parse_source
     from producers.news.sources import parse_news_source
 
     limits = ValidationLimits.from_settings(runtime.settings)
@@ -99,7 +100,7 @@ def _produce(runtime: Runtime, kind: str, spec: str) -> tuple[str, str, PublishS
     return spec, topic, stats
 
 
-def _show_latest(runtime: Runtime, topic_name: str, columns: tuple[str, ...], n: int) -> None:
+def _show_latest(runtime: Clients, topic_name: str, columns: tuple[str, ...], n: int) -> None:
     topic = runtime.settings.topic(topic_name)
     record = runtime.record_of(topic)
     assert record is not None
@@ -117,7 +118,7 @@ def _show_latest(runtime: Runtime, topic_name: str, columns: tuple[str, ...], n:
     console.print(records_table(f"latest {topic} (decoded)", batch, columns=columns))
 
 
-def _end_offsets(runtime: Runtime, topics: Iterable[str]) -> dict[str, int]:
+def _end_offsets(runtime: Clients, topics: Iterable[str]) -> dict[str, int]:
     consumer = Consumer(
         consumer_config(
             runtime.settings, runtime.endpoints.bootstrap_servers, f"demo-{uuid.uuid4().hex[:8]}"
@@ -217,7 +218,7 @@ def demo_command(
                 _say(f"[bold]{product} {service.version or ''}[/bold] at {service.address}")
         tracing = local.tracing_address(settings) if settings.tracing_backend else None
         settings = traced(settings, tracing) if tracing else settings
-        runtime = Runtime(settings)
+        runtime = Clients(settings)
         _say(f"namespace [bold]{settings.namespace}[/bold] (set PRIMESTREAM_NAMESPACE to choose)")
         created = [row for row in apply_all(runtime) if row[1] in ("create", "schema")]
         _say(f"topics applied ({len(created)} topics created or schemas registered)")

@@ -6,9 +6,10 @@ from collections import Counter
 
 from rich.table import Table
 
-from cli.context import Runtime, console
+from cli.context import console
 from cli.topic_reading import read_records
 from consumers.render import records_table
+from schemas.clients import Clients
 
 __all__ = ["show_signals", "show_trading"]
 
@@ -30,7 +31,7 @@ def _say(line: str) -> None:
     console.print(f"[dim]·[/dim] {line}", highlight=False)
 
 
-def show_trading(runtime: Runtime) -> None:
+def show_trading(runtime: Clients) -> None:
     """Print the latest orders and fills, the final positions, and the P&L report."""
     from consumers.pnl import pnl_report
     from consumers.pnl_render import report_view
@@ -52,7 +53,7 @@ def show_trading(runtime: Runtime) -> None:
     console.print(report_view(report))
 
 
-def show_signals(runtime: Runtime) -> None:
+def show_signals(runtime: Clients) -> None:
     """Print the latest signals and the counts by strategy and dead-letter reason."""
     signals = read_records(runtime, runtime.settings.topic("signals"))
     dead = read_records(runtime, runtime.settings.topic("deadletter"))

@@ -17,7 +17,7 @@ import httpx
 from confluent_kafka import Consumer
 from rich.table import Table
 
-from cli.context import Runtime, console
+from cli.context import console
 from consumers.render import Received
 from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
@@ -25,6 +25,7 @@ from infra.settings import Settings
 from infra.telemetry import parse_traceparent
 from infra.trace_reader import TraceSpan, fetch_trace, path_to_root, stage_of
 from infra.tracing_backend import spans_url, trace_ui_url, ui_url
+from schemas.clients import Clients
 
 __all__ = [
     "DEMO_SAMPLE_RATIO",
@@ -91,7 +92,7 @@ def order_trace(spans: Sequence[TraceSpan], fill_span_id: str) -> list[TraceSpan
     return [*path, *moved[:1]]
 
 
-def _sampled_fills(runtime: Runtime) -> list[tuple[str, str, Received]]:
+def _sampled_fills(runtime: Clients) -> list[tuple[str, str, Received]]:
     topic = runtime.settings.topic("fills")
     record = runtime.record_of(topic)
     assert record is not None
@@ -158,7 +159,7 @@ def _stages_table(spans: Sequence[TraceSpan], namespace: str) -> Table:
     return table
 
 
-def show_order_trace(runtime: Runtime, address: str) -> None:
+def show_order_trace(runtime: Clients, address: str) -> None:
     """Print the UI link, one sampled filled order's trace id and link, and its stages."""
     _say(f"tracing UI: [bold]{ui_url(address)}[/bold]")
     candidates = _sampled_fills(runtime)

@@ -8,9 +8,10 @@ import typer
 from confluent_kafka import KafkaException
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cli.context import Runtime, console, err_console, fail
+from cli.context import console, err_console, fail
 from consumers.columns import records_table
 from consumers.export import ExportStats, export_consumer, parse_time, read_rows
+from schemas.clients import Clients
 
 __all__ = ["export_command"]
 
@@ -29,7 +30,7 @@ def export_command(
         end_ms = parse_time(end) if end else None
     except ValueError as exc:
         fail(str(exc))
-    runtime = Runtime()
+    runtime = Clients()
     ns = runtime.settings.namespace
     name = topic if ns and topic.startswith(ns + ".") else runtime.settings.topic(topic)
     try:

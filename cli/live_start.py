@@ -8,9 +8,10 @@ start with the differences listed. Nothing here trades.
 
 from __future__ import annotations
 
-from cli.context import Runtime, fail
+from cli.context import fail
 from cli.topic_reading import read_whole_topic
 from infra.clock import wall_clock_us
+from schemas.clients import Clients
 from streams.execution.broker import (
     BrokerError,
     ReconciliationError,
@@ -22,7 +23,7 @@ from streams.execution.etrade import ETradeBroker
 __all__ = ["require_live_start"]
 
 
-def require_live_start(runtime: Runtime) -> None:
+def require_live_start(runtime: Clients) -> None:
     """Exit with the differences unless the positions topic and the venue agree."""
     topic = runtime.settings.topic("positions")
     records, undecodable = read_whole_topic(runtime, topic)

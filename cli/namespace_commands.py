@@ -9,11 +9,12 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from rich.table import Table
 
-from cli.context import Runtime, console, fail
+from cli.context import console, fail
 from infra.admin import delete_topics
 from infra.clients import admin_config
 from infra.namespaces import NamespaceUsage, survey
 from infra.topics import topic_specs
+from schemas.clients import Clients
 
 __all__ = ["app"]
 
@@ -24,7 +25,7 @@ app = typer.Typer(
 _TIMEOUT_SECS = 30.0
 
 
-def _survey(runtime: Runtime, admin: AdminClient) -> list[NamespaceUsage]:
+def _survey(runtime: Clients, admin: AdminClient) -> list[NamespaceUsage]:
     topics = admin.list_topics(timeout=_TIMEOUT_SECS).topics
     listing = admin.list_consumer_groups(request_timeout=_TIMEOUT_SECS).result()
     groups = [g.group_id for g in listing.valid]
@@ -34,14 +35,14 @@ def _survey(runtime: Runtime, admin: AdminClient) -> list[NamespaceUsage]:
     return survey(topics, groups, dirs, tables)
 
 
-def _admin(runtime: Runtime) -> AdminClient:
+def _admin(runtime: Clients) -> AdminClient:
     return AdminClient(admin_config(runtime.settings, runtime.endpoints.bootstrap_servers))
 
 
 @app.command("list")
 def list_command() -> None:
     """List the namespaces on the cluster with their topics, groups and local state."""
-    runtime = Runtime()
+    runtime = Clients()
     try:
         usages = _survey(runtime, _admin(runtime))
     except KafkaException as exc:
@@ -64,7 +65,7 @@ def delete_command(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete NAME's topics, consumer groups and local worker state (never live topics)."""
-    runtime = Runtime()
+    runtime = Clients()
     admin = _admin(runtime)
     try:
         usage = next((u for u in _survey(runtime, admin) if u.name == name), None)
@@ -96,7 +97,7 @@ def delete_command(
     )
 
 
-def _delete_subjects(runtime: Runtime, usage: NamespaceUsage) -> None:
+def _delete_subjects(runtime: Clients, usage: NamespaceUsage) -> None:
     """Delete the value schemas registered for the namespace's topics (best effort)."""
     registry = runtime.registry
     if registry is None:

@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from cli.context import Runtime, console
+from cli.context import console
 from consumers.lag import group_lag
+from schemas.clients import Clients
 from streams.context import app_id
 
 __all__ = ["PaperWorkerProcess"]
@@ -23,7 +24,7 @@ def _say(line: str) -> None:
     console.print(f"[dim]·[/dim] {line}", highlight=False)
 
 
-def _wait_caught_up(runtime: Runtime, worker: subprocess.Popen[bytes], timeout: float) -> None:
+def _wait_caught_up(runtime: Clients, worker: subprocess.Popen[bytes], timeout: float) -> None:
     topics = [runtime.settings.topic(t) for t in _INPUTS]
     group = app_id(runtime.settings)
     deadline = time.monotonic() + timeout
@@ -45,7 +46,7 @@ class PaperWorkerProcess:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Clients,
         *,
         strategies: Path | None = None,
         log: Path | None = None,

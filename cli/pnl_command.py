@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from cli.context import Runtime, console, err_console, fail
+from cli.context import console, err_console, fail
 from cli.topic_reading import read_whole_topic
 from consumers.pnl import InvalidFillError, pnl_report
 from consumers.pnl_render import empty_line, report_json, report_view
+from schemas.clients import Clients
 
 __all__ = ["pnl_command"]
 
@@ -17,7 +18,7 @@ def pnl_command(
     account: str | None = typer.Option(None, "--account", help="Only this trading account."),
 ) -> None:
     """Print realized and unrealized P&L, fees, exposure, trade stats and max drawdown."""
-    runtime = Runtime()
+    runtime = Clients()
     fills_topic = runtime.settings.topic("fills")
     positions_topic = runtime.settings.topic("positions")
     try:

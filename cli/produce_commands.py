@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from cli.context import Runtime, console, err_console, fail
+from cli.context import console, err_console, fail
 from infra.clients import producer_config
 from infra.clock import wall_clock_us
 from infra.metrics import PRODUCER_RECORDS, Metrics, MetricsServer, serve_metrics
@@ -31,6 +31,7 @@ from producers.exceptions import SourceError
 from producers.publisher import Publisher, PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
+from schemas.clients import Clients
 
 __all__ = ["app", "publish_rows"]
 
@@ -82,7 +83,7 @@ def _progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], Non
 
 
 def publish_rows(
-    runtime: Runtime,
+    runtime: Clients,
     rows: Iterable[SourceRow],
     *,
     topic_name: str,
@@ -120,7 +121,7 @@ def publish_rows(
             server.close()
 
 
-def _serve_metrics(runtime: Runtime, topic_name: str, stats: PublishStats) -> MetricsServer | None:
+def _serve_metrics(runtime: Clients, topic_name: str, stats: PublishStats) -> MetricsServer | None:
     """Serve the publish counts on PRIMESTREAM_METRICS_PORT while publishing (unset: no)."""
     port = runtime.settings.metrics_port
     if port is None:
@@ -167,9 +168,9 @@ def market(
     rate: float = typer.Option(None, "--rate", help="Throttle to this many records/s."),
 ) -> None:
     """Publish quotes or bars; invalid rows are rejected with a reason and never sent."""
-    from producers.market.base import parse_source
+    from producers.market.registry import parse_source
 
-    runtime = Runtime()
+    runtime = Clients()
     try:
         src = parse_source(source, clock=wall_clock_us)
     except SourceError as exc:
@@ -208,7 +209,7 @@ def news(
     """Publish news scored with VADER sentiment, one record per mentioned symbol."""
     from producers.news.sources import parse_news_source
 
-    runtime = Runtime()
+    runtime = Clients()
     try:
         src = parse_news_source(source, clock=wall_clock_us)
     except SourceError as exc:

@@ -16,12 +16,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cli.context import Runtime, console, err_console, fail
+from cli.context import console, err_console, fail
 from consumers.export import parse_time
 from consumers.replay import Recorded, merge, paced, read_partitions
 from infra.clients import consumer_config, producer_config
 from infra.settings import Settings
 from infra.topics import topic_specs
+from schemas.clients import Clients
 
 __all__ = ["replay_command"]
 
@@ -36,7 +37,7 @@ def replay_command(
     speed: str = typer.Option("max", "--speed", help="max, or N: N times the recorded pace."),
 ) -> None:
     """Republish recorded topics into INTO in one stable order, as fast or paced."""
-    runtime = Runtime()
+    runtime = Clients()
     source = runtime.settings
     if not into or into == source.namespace:
         fail(f"--into must name another namespace than the source ({source.namespace or 'live'})")
@@ -109,4 +110,4 @@ def _publish(
 def _ensure_topics(target: Settings) -> None:
     from cli.topic_commands import apply_all
 
-    apply_all(Runtime(target))
+    apply_all(Clients(target))

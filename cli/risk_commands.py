@@ -13,16 +13,17 @@ import getpass
 import typer
 from confluent_kafka import Producer
 
-from cli.context import Runtime, console, fail
+from cli.context import console, fail
 from infra.clients import producer_config
 from infra.clock import wall_clock_us
+from schemas.clients import Clients
 
 __all__ = ["app", "send_control"]
 
 app = typer.Typer(help="Trip or reset the risk gate's kill switch on every partition.")
 
 
-def send_control(runtime: Runtime, action: str, reason: str) -> int:
+def send_control(runtime: Clients, action: str, reason: str) -> int:
     """Write one RiskControl record to every partition of risk.control; return how many."""
     settings = runtime.settings
     topic = settings.topic("risk.control")
@@ -50,7 +51,7 @@ def reset_command(
     reason: str = typer.Option("reset by operator", "--reason", help="Recorded with the reset."),
 ) -> None:
     """Reset the kill switch: the gates accept orders again."""
-    count = send_control(Runtime(), "RESET", reason)
+    count = send_control(Clients(), "RESET", reason)
     console.print(f"kill switch reset on {count} partitions ({reason})")
 
 
@@ -59,5 +60,5 @@ def kill_command(
     reason: str = typer.Option("killed by operator", "--reason", help="Recorded with the kill."),
 ) -> None:
     """Trip the kill switch: every gate refuses new orders until `risk reset`."""
-    count = send_control(Runtime(), "KILL", reason)
+    count = send_control(Clients(), "KILL", reason)
     console.print(f"kill switch tripped on {count} partitions ({reason})")

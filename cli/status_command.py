@@ -11,9 +11,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.context import Runtime, console
+from cli.context import console
 from consumers.group_status import GroupState, WorkerRow, describe_group, input_topics, worker_rows
 from infra.run_files import WorkerRunFile, read_run_files
+from schemas.clients import Clients
 
 __all__ = ["status_command"]
 
@@ -80,9 +81,9 @@ def status_command(
     from infra.clients import admin_config
     from streams.context import app_id
 
-    runtime = Runtime()
+    runtime = Clients()
     if namespace is not None:
-        runtime = Runtime(runtime.settings.model_copy(update={"namespace": namespace}))
+        runtime = Clients(runtime.settings.model_copy(update={"namespace": namespace}))
     settings = runtime.settings
     bootstrap = runtime.endpoints.bootstrap_servers
     group = app_id(settings)

@@ -9,10 +9,11 @@ from typing import Any
 import typer
 from confluent_kafka import Consumer
 
-from cli.context import Runtime, console, fail
+from cli.context import console, fail
 from consumers.render import Received, record_line, records_table, to_json_line
 from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
+from schemas.clients import Clients
 
 __all__ = ["tail_command"]
 
@@ -36,7 +37,7 @@ def tail_command(
     output: str = typer.Option("table", "--output", "-o", help="table or json"),
 ) -> None:
     """Print decoded records of TOPIC."""
-    runtime = Runtime()
+    runtime = Clients()
     if output not in ("table", "json"):
         fail(f"--output must be table or json, not {output!r}")
     ns = runtime.settings.namespace

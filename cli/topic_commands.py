@@ -6,10 +6,11 @@ import typer
 from confluent_kafka.admin import AdminClient
 from rich.table import Table
 
-from cli.context import Runtime, console, fail
+from cli.context import console, fail
 from infra.admin import apply_topics, describe_topics
 from infra.clients import admin_config
 from infra.topics import topic_specs
+from schemas.clients import Clients
 
 __all__ = ["app", "apply_all"]
 
@@ -20,7 +21,7 @@ app = typer.Typer(
 _STYLE = {"create": "green", "alter": "yellow", "ok": "dim", "drift": "red"}
 
 
-def apply_all(runtime: Runtime) -> list[tuple[str, str, str]]:
+def apply_all(runtime: Clients) -> list[tuple[str, str, str]]:
     """Apply the topic table and register every value schema; return (topic, action, detail)."""
     admin = AdminClient(admin_config(runtime.settings, runtime.endpoints.bootstrap_servers))
     specs = topic_specs(runtime.settings)
@@ -43,7 +44,7 @@ def apply_all(runtime: Runtime) -> list[tuple[str, str, str]]:
 @app.command("apply")
 def apply_command() -> None:
     """Create missing topics, fix drifted configs, register schemas."""
-    rows = apply_all(Runtime())
+    rows = apply_all(Clients())
     table = Table(title="topics apply", header_style="bold cyan")
     for column in ("topic / subject", "action", "detail"):
         table.add_column(column)
@@ -58,7 +59,7 @@ def apply_command() -> None:
 @app.command("list")
 def list_command() -> None:
     """Show the topic table next to what the cluster has."""
-    runtime = Runtime()
+    runtime = Clients()
     admin = AdminClient(admin_config(runtime.settings, runtime.endpoints.bootstrap_servers))
     existing = describe_topics(admin)
     table = Table(

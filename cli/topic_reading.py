@@ -8,10 +8,10 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from cli.context import Runtime
 from consumers.render import Received
 from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
+from schemas.clients import Clients
 
 __all__ = ["read_records", "read_whole_topic"]
 
@@ -20,7 +20,7 @@ __all__ = ["read_records", "read_whole_topic"]
 _IDLE_SECS = 5.0
 
 
-def read_records(runtime: Runtime, topic: str, *, idle_secs: float = _IDLE_SECS) -> list[Received]:
+def read_records(runtime: Clients, topic: str, *, idle_secs: float = _IDLE_SECS) -> list[Received]:
     """Return every committed record of TOPIC (its full name), in partition order.
 
     Avro topics are decoded (a record that is not decodes to None); others, such as the
@@ -41,7 +41,7 @@ def read_records(runtime: Runtime, topic: str, *, idle_secs: float = _IDLE_SECS)
         consumer.close()
 
 
-def read_whole_topic(runtime: Runtime, topic: str) -> tuple[list[Mapping[str, Any]], int]:
+def read_whole_topic(runtime: Clients, topic: str) -> tuple[list[Mapping[str, Any]], int]:
     """Return every decodable record of TOPIC in partition order, and how many were not."""
     if runtime.record_of(topic) is None:
         raise LookupError(f"topic {topic!r} carries no Avro records")

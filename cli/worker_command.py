@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from cli.context import Runtime
 from infra.clock import wall_clock_us
 from infra.run_files import WorkerRunFile, remove_run_file, write_run_file
+from schemas.clients import Clients
 
 __all__ = ["worker_command"]
 
@@ -29,15 +29,13 @@ def worker_command(
     from streams.context import load_trading_config, strategy_config_path
     from streams.diagnostics import install_task_dump
 
-    runtime = Runtime()
+    runtime = Clients()
     settings = runtime.settings
     if load_trading_config(strategy_config_path(settings, strategies), settings).mode == "live":
         from cli.live_start import require_live_start
 
         require_live_start(runtime)
-    built = build_app(
-        runtime.settings, runtime.endpoints, strategy_config=strategies, web_port=web_port
-    )
+    built = build_app(runtime, strategy_config=strategies, web_port=web_port)
     app = built.app
     worker = Worker(app, loglevel=loglevel, quiet=True)
     web_url = f"http://127.0.0.1:{web_port}" if web_port else None

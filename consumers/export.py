@@ -27,7 +27,7 @@ from schemas.exceptions import DecodeError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cli.context import Runtime
+    from schemas.clients import Clients
 
 __all__ = [
     "ExportStats",
@@ -170,7 +170,7 @@ def topic_frame(
     *,
     start: str | datetime | None = None,
     end: str | datetime | None = None,
-    runtime: Runtime | None = None,
+    runtime: Clients | None = None,
 ) -> pd.DataFrame:
     """Return TOPIC's records in [START, END) as a typed pandas DataFrame (for notebooks).
 
@@ -178,9 +178,9 @@ def topic_frame(
     END are datetimes or ISO 8601 strings. Settings come from the environment and files,
     as for every command.
     """
-    from cli.context import Runtime
+    from schemas.clients import Clients
 
-    runtime = runtime or Runtime()
+    runtime = runtime or Clients()
     name = runtime.settings.topic(topic)
     record = runtime.record_of(name)
     if record is None:
@@ -209,7 +209,7 @@ def _ms(moment: str | datetime | None) -> int | None:
     return parse_time(moment)
 
 
-def export_consumer(runtime: Runtime) -> Consumer:
+def export_consumer(runtime: Clients) -> Consumer:
     """Return a read_committed consumer that assigns partitions itself (no group joins)."""
     group = f"primestream-export-{uuid.uuid4().hex[:8]}"
     config = consumer_config(runtime.settings, runtime.endpoints.bootstrap_servers, group)

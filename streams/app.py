@@ -16,11 +16,10 @@ from confluent_kafka.admin import AdminClient
 
 from infra.admin import apply_topics
 from infra.clients import admin_config
-from infra.local import Endpoints
 from infra.metrics import Metrics
-from infra.settings import Settings
 from infra.telemetry import setup_tracing
 from infra.topics import changelog_specs, topic_specs
+from schemas.clients import Clients
 from streams.context import (
     ProcessingContext,
     app_id,
@@ -46,31 +45,21 @@ __all__ = ["build_app", "register_agents"]
 
 
 def build_app(
-    settings: Settings,
-    endpoints: Endpoints,
+    clients: Clients,
     *,
     strategy_config: Path | None = None,
     web_port: int | None = None,
 ) -> Worker:
-    """Return the worker with every stage registered, ready for `faust.Worker` to run."""
-    from schemas.registry import registry_client
+    """Return the worker with every stage registered, ready for `faust.Worker` to run.
 
-    registry = (
-        registry_client(
-            endpoints.schema_registry_url,
-            user=settings.schema_registry_user,
-            password=settings.schema_registry_password,
-        )
-        if endpoints.schema_registry_url
-        else None
-    )
+    CLIENTS are the command's own (settings, endpoints, registry client): one set per process.
+    """
+    settings = clients.settings
     config_path = strategy_config_path(settings, strategy_config)
     ctx = ProcessingContext(
-        settings,
-        endpoints,
+        clients,
         load_config(config_path, settings.strategy_overrides),
         EngineSettings(grace_us=int(settings.event_time_grace_ms * 1000)),
-        registry,
         load_trading_config(Path(config_path), settings),
         setup_tracing(settings),
         Metrics(settings.service_name),
@@ -135,9 +124,8 @@ def register_agents(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
     (`streams.trading.core` says why); in live mode orders leave it for the venue agent
     (orders to the live adapter, its answers back as fills and order events).
     """
-    from streams.execution import venue_agent
-    from streams.trading import agent as trading
+    from streams.agents import trading, venue
 
     trading.register(runtime, ctx)
     if ctx.trading.mode == "live":
-        venue_agent.register(runtime, ctx)
+        venue.register(runtime, ctx)

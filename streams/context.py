@@ -14,7 +14,8 @@ from infra.local import Endpoints
 from infra.metrics import Metrics
 from infra.settings import Settings
 from infra.telemetry import Tracing
-from schemas.codec import AvroSerializer, deserializer_for, serializer_for
+from schemas.clients import Clients
+from schemas.codec import AvroSerializer
 from streams.engine import EngineSettings
 from streams.execution.config import load_fill_model
 from streams.execution.fill_model import FillModel
@@ -57,25 +58,42 @@ def load_trading_config(path: Path, settings: Settings) -> TradingConfig:
 
 @dataclass(frozen=True)
 class ProcessingContext:
-    """What the agents need, passed explicitly (no module-level singletons)."""
+    """What the agents need, passed explicitly (no module-level singletons).
 
-    settings: Settings
-    endpoints: Endpoints
+    CLIENTS are the process's settings, endpoints, registry client and codecs, the same
+    object the commands use.
+    """
+
+    clients: Clients
     strategies: StrategyConfig
     engine: EngineSettings
-    registry: Any  # confluent_kafka SchemaRegistryClient | None
     trading: TradingConfig
     tracing: Tracing | None = None
     metrics: Metrics | None = None  # the stages count their batches here (None: not counted)
     last_error: LastError = field(default_factory=LastError)
 
+    @property
+    def settings(self) -> Settings:
+        """The process's settings."""
+        return self.clients.settings
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Where the broker and registry are."""
+        return self.clients.endpoints
+
+    @property
+    def registry(self) -> Any:
+        """The schema registry client (confluent-kafka's), or None."""
+        return self.clients.registry
+
     def serializer(self, record: str, topic: str) -> AvroSerializer:
         """Return the Avro serializer of RECORD for TOPIC."""
-        return serializer_for(record, registry=self.registry, subject=f"{topic}-value")
+        return self.clients.serializer(record, topic)
 
     def decoder(self, record: str) -> Any:
         """Return the Avro deserializer whose reader schema is RECORD."""
-        return deserializer_for(record, registry=self.registry)
+        return self.clients.deserializer(record)
 
 
 def app_id(settings: Settings) -> str:

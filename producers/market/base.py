@@ -1,16 +1,8 @@
-"""The market-source contract (`MarketSource`, `SourceRow`) and `parse_source` to pick one.
+"""The market-source contract: `MarketSource`, `SourceRow`, the options a spec carries.
 
-Sources by spec:
-
-| spec                               | source                                   |
-| ---------------------------------- | ---------------------------------------- |
-| `csv:PATH`                         | `files.CsvSource` (quotes or bars)       |
-| `parquet:PATH`                     | `files.ParquetSource` (quotes or bars)   |
-| `synthetic[:k=v,...]`              | `synthetic.SyntheticSource` (see there)  |
-| `sample:NAME`                      | `sample.SampleSource`: GOOG, EURUSD, BTCUSD bars |
-
-Every source stamps `ts_ingest_us` with the injected clock (µs since the epoch, UTC).
-`parse_source` reads a file's header, so a missing or unusable file fails there.
+The implementations are picked by name in `producers.market.registry`; this module knows
+none of them. Every source stamps `ts_ingest_us` with the injected clock (µs since the
+epoch, UTC).
 """
 
 from __future__ import annotations
@@ -18,17 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal, Protocol
 
-from infra.clock import Clock
 from producers.exceptions import SourceError
 from producers.rows import SourceRow
 
-__all__ = [
-    "MarketKind",
-    "MarketSource",
-    "SourceRow",
-    "parse_options",
-    "parse_source",
-]
+__all__ = ["MarketKind", "MarketSource", "SourceRow", "parse_options"]
 
 MarketKind = Literal["quote", "bar"]
 
@@ -70,29 +55,3 @@ def parse_options(spec: str, text: str) -> dict[str, str]:
         else:
             options[key] += "," + part.strip()
     return options
-
-
-_SCHEMES = ("csv:PATH", "parquet:PATH", "synthetic[:k=v,...]", "sample:NAME")
-
-
-def parse_source(spec: str, *, clock: Clock) -> MarketSource:
-    """Return the market source SPEC names (see the module doc); SourceError if unknown."""
-    # The implementations import pandas/pyarrow/backtesting: load only the one asked for.
-    scheme, _, rest = spec.partition(":")
-    if scheme in ("csv", "parquet") and rest:
-        from producers.market.files import CsvSource, ParquetSource
-
-        source = (
-            CsvSource(rest, clock=clock) if scheme == "csv" else ParquetSource(rest, clock=clock)
-        )
-        _ = source.kind  # reads the header: an unusable file fails here, not mid-publish
-        return source
-    if scheme == "synthetic":
-        from producers.market.synthetic import SyntheticSource
-
-        return SyntheticSource.from_options(parse_options(spec, rest), clock=clock, spec=spec)
-    if scheme == "sample" and rest:
-        from producers.market.sample import SampleSource
-
-        return SampleSource.named(rest, clock=clock)
-    raise SourceError(spec, f"unknown market source; expected one of {', '.join(_SCHEMES)}")

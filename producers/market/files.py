@@ -42,7 +42,15 @@ from producers.market.base import MarketKind
 from producers.rows import SourceRow
 from producers.timestamps import parse_timestamp_us
 
-__all__ = ["REQUIRED_COLUMNS", "SAMPLE_QUOTES_CSV", "CsvSource", "ParquetSource", "detect_kind"]
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "SAMPLE_QUOTES_CSV",
+    "CsvSource",
+    "ParquetSource",
+    "csv_source",
+    "detect_kind",
+    "parquet_source",
+]
 
 SAMPLE_QUOTES_CSV = Path(__file__).parent / "samples" / "quotes.csv"
 """A small bundled quotes file (AAPL, MSFT, GOOG) for demos."""
@@ -305,3 +313,23 @@ class ParquetSource:
                 for cells in zip(*(column.to_pylist() for column in batch.columns), strict=True):
                     number += 1
                     yield reader.read(number, cells)
+
+
+def _path(rest: str, spec: str) -> str:
+    if not rest:
+        raise SourceError(spec, "needs a path, e.g. csv:quotes.csv")
+    return rest
+
+
+def csv_source(rest: str, *, clock: Clock, spec: str) -> CsvSource:
+    """Return the `csv:PATH` source; its header is read now (an unusable file fails here)."""
+    source = CsvSource(_path(rest, spec), clock=clock)
+    _ = source.kind
+    return source
+
+
+def parquet_source(rest: str, *, clock: Clock, spec: str) -> ParquetSource:
+    """Return the `parquet:PATH` source; its schema is read now (an unusable file fails here)."""
+    source = ParquetSource(_path(rest, spec), clock=clock)
+    _ = source.kind
+    return source

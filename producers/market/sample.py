@@ -29,7 +29,7 @@ from producers.timestamps import datetime_to_us
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SAMPLES", "SampleSource"]
+__all__ = ["SAMPLES", "SampleSource", "sample_source"]
 
 _NEW_YORK = ZoneInfo("America/New_York")
 
@@ -114,3 +114,8 @@ class SampleSource:
                     "seq": seq,
                 },
             )
+
+
+def sample_source(rest: str, *, clock: Clock, spec: str) -> SampleSource:
+    """Return the `sample:NAME` source."""
+    return SampleSource.named(rest, clock=clock)

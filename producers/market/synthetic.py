@@ -44,11 +44,11 @@ import numpy.typing as npt
 
 from infra.clock import Clock
 from producers.exceptions import SourceError
-from producers.market.base import MarketKind
+from producers.market.base import MarketKind, parse_options
 from producers.rows import SourceRow
 from producers.timestamps import parse_timestamp_us
 
-__all__ = ["DEFAULT_START_PRICES", "SyntheticSource"]
+__all__ = ["DEFAULT_START_PRICES", "SyntheticSource", "synthetic_source"]
 
 DEFAULT_START_PRICES: Mapping[str, float] = {
     "AAPL": 190.0, "MSFT": 375.0, "GOOG": 140.0, "AMZN": 150.0, "TSLA": 250.0,
@@ -266,3 +266,8 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], object]]] = {
     "price": ("start_price", float),
     "spread_bps": ("spread_bps", float),
 }
+
+
+def synthetic_source(rest: str, *, clock: Clock, spec: str) -> SyntheticSource:
+    """Return the `synthetic[:k=v,...]` source."""
+    return SyntheticSource.from_options(parse_options(spec, rest), clock=clock, spec=spec)

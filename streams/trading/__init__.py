@@ -2,7 +2,7 @@
 
 `TradingCore` (core) is pure and loads no stream framework; `PaperVenue` (venue) is the
 paper venue; `outputs` builds the records it emits besides signals, orders and fills;
-`agent` registers the core as the worker's agent and `views` serves its tables.
+`views` serves its tables. `streams.agents.trading` runs it as the worker's agent.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The core decides; a venue executes. In paper mode (also backtests and replays) t
 is `PaperVenue`, in the process: each symbol's `PaperBook` takes the core's orders and
 matches them against the quotes the core hands it, and the core applies the fills it
 reports at once. In live mode orders leave the process on the `orders` topic for the live
-venue's agent (`streams.execution.venue`), and the fills and order events it reports
+venue's agent (`streams.agents.venue`), and the fills and order events it reports
 come back to the core as input records: the same core code applies them. In alert-only
 mode there is no venue at all.
 

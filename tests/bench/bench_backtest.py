@@ -27,8 +27,8 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 
 from cli.backtest_run import BacktestFailedError, PipelineInputs, run_pipeline
-from cli.context import Runtime
 from infra.settings import Settings
+from schemas.clients import Clients
 from streams.strategies.config import EXAMPLES_DIR
 from tests.bench.harness import RESULTS, broker
 
@@ -63,7 +63,7 @@ def _raw_read_secs(bootstrap: str, topic: str, expected: int) -> float:
 
 def _run(settings: Settings, size: int, workdir: Path) -> dict[str, float]:
     namespace = f"bench{uuid.uuid4().hex[:8]}"
-    runtime = Runtime(settings.model_copy(update={"namespace": namespace}))
+    runtime = Clients(settings.model_copy(update={"namespace": namespace}))
     config = EXAMPLES_DIR / "backtest_sma_cross.toml"
     spec = f"synthetic:symbols={_SYMBOLS},seed=7,count={size}"
     log = workdir / f"worker-{size}.log"

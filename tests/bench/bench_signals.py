@@ -58,7 +58,6 @@ from confluent_kafka import (
 from quixstreams import Application
 from quixstreams.models.serializers import Deserializer, Serializer
 
-from cli.context import Runtime
 from cli.produce_commands import publish_rows
 from cli.topic_commands import apply_all
 from consumers.lag import group_lag
@@ -68,6 +67,7 @@ from infra.settings import Settings
 from producers.market.synthetic import SyntheticSource
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_quote
+from schemas.clients import Clients
 from schemas.codec import deserializer_for, serializer_for
 from streams.context import app_id, default_strategy_config
 from streams.engine import EngineSettings, Event, SymbolEngine
@@ -142,7 +142,7 @@ def make_namespace(bootstrap: str, home: Path, *, commit_interval_ms: float = 10
         "PRIMESTREAM_PARTITIONS": str(PARTITIONS),
         "PRIMESTREAM_COMMIT_INTERVAL_MS": str(commit_interval_ms),
     }
-    apply_all(Runtime(settings))
+    apply_all(Clients(settings))
     return Namespace(settings, env)
 
 
@@ -154,7 +154,7 @@ def publish_quotes(ns: Namespace, rows: Iterator[SourceRow], *, rate: float | No
         validate_quote(rec, now_us=wall_clock_us(), limits=limits)
 
     stats = publish_rows(
-        Runtime(ns.settings),
+        Clients(ns.settings),
         rows,
         topic_name="market.quotes",
         record="Quote",

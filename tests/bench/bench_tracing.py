@@ -25,10 +25,10 @@ import uuid
 from pathlib import Path
 
 from cli.backtest_run import PipelineInputs, run_pipeline
-from cli.context import Runtime
 from infra import local
 from infra.settings import Settings
 from infra.tracing_backend import spans_url
+from schemas.clients import Clients
 from streams.strategies.config import EXAMPLES_DIR
 from tests.bench.harness import Measurement, Report
 
@@ -59,7 +59,7 @@ def _run(
     )
     marks: list[tuple[float, int]] = []
     run_pipeline(
-        Runtime(settings),
+        Clients(settings),
         PipelineInputs(
             f"synthetic:symbols={_SYMBOLS},seed=7,count={quotes}",
             None,

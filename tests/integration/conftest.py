@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from cli.context import Runtime
 from cli.topic_commands import apply_all
 from infra import local
 from infra.local import Endpoints
 from infra.settings import Settings
+from schemas.clients import Clients
 
 _CLI = str(Path(sys.executable).with_name("primestream"))
 
@@ -56,7 +56,7 @@ class Scope:
     namespace: str
     settings: Settings
     env: dict[str, str]
-    runtime: Runtime
+    runtime: Clients
 
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
@@ -108,7 +108,7 @@ def make_scope(endpoints: Endpoints, infra_home: Path) -> Scope:
         home=infra_home,
         partitions=2,
     )
-    runtime = Runtime(settings)
+    runtime = Clients(settings)
     apply_all(runtime)
     return Scope(namespace, settings, env, runtime)
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from cli.context import Runtime
 from infra.local import Endpoints
+from schemas.clients import Clients
 from streams.strategies.config import EXAMPLES_DIR
 from tests.integration.conftest import Scope, make_scope
 from tests.kit.browser import render_report, require_browser
@@ -42,7 +42,7 @@ class Backtest:
     stdout: str
 
     def values(self, table: str) -> list[dict[str, Any]]:
-        runtime = Runtime(self.scope.settings.model_copy(update={"namespace": self.namespace}))
+        runtime = Clients(self.scope.settings.model_copy(update={"namespace": self.namespace}))
         return [r.value for r in read_topic(runtime, f"{self.namespace}.{table}") if r.value]
 
     @property

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from cli.context import Runtime
 from consumers.lag import group_lag
+from schemas.clients import Clients
 from tests.integration.conftest import Scope
 from tests.kit.desk import SCRIPTED_MIDS, desk_toml
 from tests.kit.topics import read_topic
@@ -54,7 +54,7 @@ def _run_paper(scope: Scope, namespace: str, config: Path, log: Path) -> WorkerP
 
 
 def _values(scope: Scope, namespace: str, table: str) -> list[dict[str, Any]]:
-    runtime = Runtime(scope.settings.model_copy(update={"namespace": namespace}))
+    runtime = Clients(scope.settings.model_copy(update={"namespace": namespace}))
     return [r.value for r in read_topic(runtime, f"{namespace}.{table}", idle_secs=1.5) if r.value]
 
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-from cli.context import Runtime
 from consumers.render import Received
 from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
+from schemas.clients import Clients
 
 __all__ = ["RawMessage", "read_raw", "read_topic", "wait_settled"]
 
 
-def read_topic(runtime: Runtime, topic: str, *, idle_secs: float = 3.0) -> list[Received]:
+def read_topic(runtime: Clients, topic: str, *, idle_secs: float = 3.0) -> list[Received]:
     """Return every record of TOPIC (namespaced name), decoded with its table's schema."""
     record = runtime.record_of(topic)
     decode = runtime.deserializer(record) if record else (lambda b: {"raw": b})
@@ -43,7 +43,7 @@ class RawMessage:
     headers: list[tuple[str, bytes]]
 
 
-def read_raw(runtime: Runtime, topic: str) -> list[RawMessage]:
+def read_raw(runtime: Clients, topic: str) -> list[RawMessage]:
     """Return every committed record of TOPIC undecoded, in (partition, offset) order.
 
     Reads each partition from its start to its end (read_committed: the last stable
@@ -87,7 +87,7 @@ def read_raw(runtime: Runtime, topic: str) -> list[RawMessage]:
     return sorted(out, key=lambda m: (m.partition, m.offset))
 
 
-def wait_settled(runtime: Runtime, topics: list[str], *, timeout: float = 120.0) -> None:
+def wait_settled(runtime: Clients, topics: list[str], *, timeout: float = 120.0) -> None:
     """Wait until no transaction is open on any partition of TOPICS.
 
     A transaction's markers reach its partitions one by one: its input offsets can show

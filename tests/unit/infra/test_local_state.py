@@ -132,7 +132,7 @@ def test_kafka_version_is_the_last_one_logged(log_text: str, expected: str | Non
 @pytest.mark.parametrize(
     ("output", "major"),
     [
-        ('openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment', 17),
+        ('openjdk version "17.0.15" 2025-04-15\nOpenJDK Clients Environment', 17),
         ('openjdk version "21" 2023-09-19', 21),
         ('java version "1.8.0_392"', 8),
         ("Error: could not find libjava.so", None),

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from producers.exceptions import SourceError, ValidationError
-from producers.market.base import parse_source
 from producers.market.files import SAMPLE_QUOTES_CSV, CsvSource, ParquetSource
+from producers.market.registry import parse_source
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_quote
 from tests.kit import stubs

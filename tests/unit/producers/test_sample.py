@@ -8,7 +8,7 @@ import pytest
 from backtesting import test as bt
 
 from producers.exceptions import SourceError
-from producers.market.base import parse_source
+from producers.market.registry import parse_source
 from producers.validation import ValidationLimits, validate_bar
 
 NOW_US = 1_800_000_000_000_000  # 2027

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from producers.exceptions import SourceError
-from producers.market.base import parse_source
+from producers.market.registry import parse_source
 from producers.market.synthetic import SyntheticSource
 from producers.validation import ValidationLimits, validate_bar, validate_quote
 

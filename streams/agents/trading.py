@@ -1,7 +1,7 @@
 """The trading core's agent, by mode: its topics, its tables, its venue, its web views.
 
 One agent runs the core in every mode. Live mode adds the venue's agent
-(`streams.execution.venue_agent`): orders leave the process there, and its fills and order
+(`streams.agents.venue`): orders leave the process there, and its fills and order
 events come back to the core as input.
 """
 
