@@ -191,7 +191,9 @@ def _execution(
     fee = max(venue.commission - Decimal(tracked.commission), Decimal(0))
     n = tracked.executions + 1
     fill = fill_record(
-        asdict(tracked), fill_id=f"{VENUE}-{venue.etrade_id}-{n}", qty=float(qty),
+        # <order id>-<n>, as the paper venue names its fills: a fill's id says which of our
+        # orders it executes, whatever the venue (and a replayed poll repeats it).
+        asdict(tracked), fill_id=f"{tracked.id}-{n}", qty=float(qty),
         price=price, fee=fee, venue=VENUE,
         ts_event_us=venue.executed_ms * 1_000 if venue.executed_ms is not None else ts_event_us,
     )  # fmt: skip

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, cast
 
 from infra.stage_tracing import OutHeaders, StageTracer
-from schemas.records import Bar, Fill, OrderEvent, Quote, RiskControl
+from schemas.records import Bar, Fill, NewsItem, OrderEvent, Quote, RiskControl, Signal
 from streams.edge import Decoder, RawRecord, StageOutput, TableLoaders, dead_letter, decoded
 from streams.engine import EngineSettings, Event, SymbolEngine
 from streams.exceptions import InvalidInputError
@@ -126,7 +126,8 @@ class TradingCore:
                 elif name == "OrderEvent":
                     self._reported_event(out, partition, cast(OrderEvent, record), risk)
                 else:
-                    self._market(out, raw, _KIND[name], record, risk, load, marked)
+                    market = cast(Quote | Bar | NewsItem, record)
+                    self._market(out, raw, _KIND[name], market, risk, load, marked)
             except InvalidInputError as exc:
                 error_type = "InvalidFill" if name == "Fill" else "InvalidRecord"
                 out.deadletters.append(dead_letter(raw, error_type, str(exc)))
@@ -151,7 +152,7 @@ class TradingCore:
         out: StageOutput,
         raw: RawRecord,
         kind: str,
-        record: Mapping[str, Any],
+        record: Quote | Bar | NewsItem,
         risk: RiskBook,
         load: TableLoaders,
         marked: _Marked,
@@ -172,7 +173,7 @@ class TradingCore:
                 headers = self._continue("signals", raw, {"symbol": symbol, "strategy": strategies})
                 for signal in signals:
                     out.emit("signals", symbol, signal, headers)
-                    self._decide(out, raw, signal, headers, risk, load)
+                    self._decide(out, raw, cast(Signal, signal), headers, risk, load)
 
     def _trade(
         self,
@@ -215,7 +216,7 @@ class TradingCore:
         self,
         out: StageOutput,
         raw: RawRecord,
-        signal: Mapping[str, Any],
+        signal: Signal,
         headers: OutHeaders,
         risk: RiskBook,
         load: TableLoaders,

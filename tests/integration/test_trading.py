@@ -255,12 +255,14 @@ def test_live_mode_places_orders_at_the_venue_and_its_executions_become_fills_an
         eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
         (buy,) = fake.orders
         fake.fill(buy, 100, 12.01, executed_ms=stubs.T0_US // 1000 + 4_000)
-        eventually(lambda: _applied(scope, f"etrade-{buy}-1"), timeout=60, message="BUY filled")
+        buy_id = _read(scope, "orders")[0]["id"]  # a fill is named for our order: <id>-<n>
+        eventually(lambda: _applied(scope, f"{buy_id}-1"), timeout=60, message="BUY filled")
         scope.cli("produce", "market", "--source", f"csv:{rest}")
         eventually(lambda: len(fake.orders) == 2, timeout=60, message="SELL placed")
         sell = max(fake.orders)
         fake.fill(sell, 200, 7.99, executed_ms=stubs.T0_US // 1000 + 6_000)
-        eventually(lambda: _applied(scope, f"etrade-{sell}-1"), timeout=60, message="SELL filled")
+        sell_id = _read(scope, "orders")[1]["id"]
+        eventually(lambda: _applied(scope, f"{sell_id}-1"), timeout=60, message="SELL filled")
         places = fake.endpoints().count("place")
 
     orders = _read(scope, "orders")
@@ -274,8 +276,8 @@ def test_live_mode_places_orders_at_the_venue_and_its_executions_become_fills_an
     ]
     assert places == 2, "one place request per order"
     assert [(f["id"], f["side"], f["qty"], f["price"]) for f in fills] == [
-        (f"etrade-{buy}-1", "BUY", 100.0, Decimal("12.01")),
-        (f"etrade-{sell}-1", "SELL", 200.0, Decimal("7.99")),
+        (f"{buy_id}-1", "BUY", 100.0, Decimal("12.01")),
+        (f"{sell_id}-1", "SELL", 200.0, Decimal("7.99")),
     ]
     by_order = {o["id"]: [e["status"] for e in events if e["order_id"] == o["id"]] for o in orders}
     assert list(by_order.values()) == [["NEW", "FILLED"], ["NEW", "FILLED"]]

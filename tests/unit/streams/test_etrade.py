@@ -330,7 +330,7 @@ def test_listing_without_client_order_ids_matches_symbol_side_and_quantity(
         (order_id,) = server.orders
         server.fill(order_id, 10, 185.5, executed_ms=1_704_225_660_000)
         polled = broker.poll(T0_US + 60_000_000)
-        assert [f["id"] for f in polled.fills] == [f"etrade-{order_id}-1"]
+        assert [f["id"] for f in polled.fills] == ["sig-1:AAPL-1"]
 
 
 def test_matching_by_looks_never_takes_an_order_of_ours_already_done(
@@ -390,7 +390,7 @@ def test_poll_turns_executions_into_fills_with_ids_stable_across_replays(
 
     assert first.fills == (
         {
-            "id": f"etrade-{order_id}-1", "order_id": "sig-1:AAPL", "symbol": "AAPL",
+            "id": "sig-1:AAPL-1", "order_id": "sig-1:AAPL", "symbol": "AAPL",
             "account": "default", "side": "BUY", "qty": 4.0, "price": Decimal("185.400000"),
             "fee": Decimal("0.500000"), "venue": "etrade", "ts_event_us": 1_704_225_660_000_000,
         },
@@ -410,7 +410,7 @@ def test_poll_turns_executions_into_fills_with_ids_stable_across_replays(
     ).poll(t2)
 
     assert [(f["id"], f["qty"], f["price"], f["fee"]) for f in second.fills] == [
-        (f"etrade-{order_id}-2", 6.0, Decimal("185.500000"), Decimal("0.500000"))
+        ("sig-1:AAPL-2", 6.0, Decimal("185.500000"), Decimal("0.500000"))
     ]
     assert second.events == (
         event("FILLED", filled_qty=10.0, leaves_qty=0.0, avg_fill_price=185.46, ts_event_us=t2),

@@ -78,7 +78,7 @@ def test_an_order_is_placed_then_a_poll_brings_its_fill(server: FakeETrade) -> N
     server.fill(venue_id, 10, 185.25, executed_ms=T0_US // 1000 + 1_000, fee="1.00")
     polled = _run(processor, table, _poll_raw(1, T0_US + 2_000_000))
     (fill,) = polled.of("fills")
-    assert (fill["id"], fill["qty"]) == (f"etrade-{venue_id}-1", 10.0)
+    assert (fill["id"], fill["qty"]) == (f"{order()['id']}-1", 10.0)
     assert str(fill["price"]) == "185.250000"
     assert [e["status"] for e in polled.of("orders.events")] == ["FILLED"]
 
