@@ -335,17 +335,20 @@ def _mb(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 1)
+
+
 def summarize(runs: list[dict[str, Any]], symbols: int) -> dict[str, Any]:
     """Return the medians, the ratio, the increment per symbol and the verdict."""
     peaks = {v: [r["peak_mb"] for r in runs if r["variant"] == v] for v in (IDLE, LOADED)}
-    idle, loaded = statistics.median(peaks[IDLE]), statistics.median(peaks[LOADED])
+    idle, loaded = _median(peaks[IDLE]), _median(peaks[LOADED])
     worst = max(peaks[LOADED])
     written = [r["written"] for r in runs if r["variant"] == LOADED]
     return {
         "median_peak_mb": {IDLE: idle, LOADED: loaded},
         "median_rss_at_stop_mb": {
-            v: statistics.median(r["rss_mb"] for r in runs if r["variant"] == v)
-            for v in (IDLE, LOADED)
+            v: _median([r["rss_mb"] for r in runs if r["variant"] == v]) for v in (IDLE, LOADED)
         },
         "loaded_over_idle": round(loaded / idle, 3),
         "increment_kb_per_symbol": round((loaded - idle) * KIB_PER_MB / symbols, 1),

@@ -173,7 +173,7 @@ def test_ready_waits_for_assignment_and_recovery_and_metrics_count_the_trading(
     eventually(lambda: _caught_up(scope), timeout=120, message="the quotes are processed")
     seen = _metrics(port)
 
-    desk = {"agent": "desk"}
+    desk = {"agent": "trading"}
     assert _value(seen, "primestream_records_in_total", topic="market.quotes", **desk) == 9
     assert _value(seen, "primestream_records_out_total", topic="orders", **desk) == 2
     assert _value(seen, "primestream_records_out_total", topic="fills", **desk) == 2
@@ -183,9 +183,9 @@ def test_ready_waits_for_assignment_and_recovery_and_metrics_count_the_trading(
     assert _value(seen, "primestream_orders_total", status="FILLED") == 2
     assert _value(seen, "primestream_fills_total", side="BUY") == 1
     assert _value(seen, "primestream_fills_total", side="SELL") == 1
-    batches = _value(seen, "primestream_stage_latency_seconds_count", stage="desk")
+    batches = _value(seen, "primestream_stage_latency_seconds_count", stage="trading")
     assert batches >= 1
-    assert _value(seen, "primestream_stage_latency_seconds_sum", stage="desk") > 0
+    assert _value(seen, "primestream_stage_latency_seconds_sum", stage="trading") > 0
     updates = _value(seen, "primestream_end_to_end_latency_seconds_count", **desk)
     assert updates >= 2  # one per fill, and marks
     mean_secs = _value(seen, "primestream_end_to_end_latency_seconds_sum", **desk) / updates
