@@ -5,27 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.backtest_run import (
-    BacktestFailedError,
-    BacktestRun,
-    PipelineInputs,
-    input_spec,
-    new_namespace,
-    run_pipeline,
-)
 from cli.context import console, err_console, fail
-from consumers.backtest_report import BacktestInput, summary_table, write_report
 from infra import local
 from infra.clock import wall_clock_us
 from infra.exceptions import PrimestreamError
 from infra.settings import get_settings
 from producers.exceptions import SourceError
 from schemas.clients import Clients
+
+if TYPE_CHECKING:
+    from cli.backtest_run import BacktestRun
 
 __all__ = ["backtest_command"]
 
@@ -104,6 +99,17 @@ def backtest_command(
     keep_infra: bool = typer.Option(False, "--keep-infra", help="Leave local infra running."),
 ) -> None:
     """Run DATA through the real pipeline (paper broker) in a fresh namespace; write a report."""
+    # The pipeline and the report load pandas, pyarrow and matplotlib: only a backtest
+    # pays for them, not every command (a worker starts in a second, not three).
+    from cli.backtest_run import (
+        BacktestFailedError,
+        PipelineInputs,
+        input_spec,
+        new_namespace,
+        run_pipeline,
+    )
+    from consumers.backtest_report import BacktestInput, summary_table, write_report
+
     market_spec = input_spec(data)
     news_spec = input_spec(news) if news else None
     if news_spec and not news_spec.startswith(("jsonl:", "synthetic")):

@@ -9,8 +9,6 @@ from confluent_kafka import KafkaException
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cli.context import console, err_console, fail
-from consumers.columns import records_table
-from consumers.export import ExportStats, export_consumer, parse_time, read_rows
 from schemas.clients import Clients
 
 __all__ = ["export_command"]
@@ -23,6 +21,10 @@ def export_command(
     end: str = typer.Option(None, "--until", help="End of the range (exclusive), ISO 8601."),
 ) -> None:
     """Write TOPIC's decoded records to Parquet, one typed column per field."""
+    # pyarrow loads only for an export, not for every command.
+    from consumers.columns import records_table
+    from consumers.export import ExportStats, export_consumer, parse_time, read_rows
+
     if to.suffix != ".parquet":
         fail(f"--to must name a .parquet file, not {str(to)!r}")
     try:

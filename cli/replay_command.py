@@ -17,7 +17,6 @@ from rich.progress import (
 )
 
 from cli.context import console, err_console, fail
-from consumers.export import parse_time
 from consumers.replay import Recorded, merge, paced, read_partitions
 from infra.clients import consumer_config, producer_config
 from infra.settings import Settings
@@ -37,6 +36,8 @@ def replay_command(
     speed: str = typer.Option("max", "--speed", help="max, or N: N times the recorded pace."),
 ) -> None:
     """Republish recorded topics into INTO in one stable order, as fast or paced."""
+    from consumers.export import parse_time  # with pyarrow: not for every command
+
     runtime = Clients()
     source = runtime.settings
     if not into or into == source.namespace:

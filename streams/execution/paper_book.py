@@ -6,7 +6,7 @@ Semantics (`PaperBook`):
   event time, or REJECTED with a reason: qty not finite or <= 0, a LIMIT order without a
   positive finite limit_price, a side/order_type/tif the schema does not know, a symbol
   that is not the book's, or an order older than the quotes the book still holds (below).
-  An order id the book has already seen (among its last 1,024) is ignored: client order
+  An order id the book has already seen (among its last 32) is ignored: client order
   ids are idempotent.
 - **No look-ahead.** An order is only filled by quotes whose event time is strictly after
   the order's: the quote that produced its signal never fills it.
@@ -57,8 +57,8 @@ __all__ = ["VENUE", "PaperBook"]
 
 VENUE = "paper"
 # Order ids remembered for idempotence: a redelivery comes within seconds, and the list is
-# written with the book's state on every batch that touches the symbol.
-_SEEN_IDS = 128
+# kept (and written with the book's state) for every symbol the worker holds.
+_SEEN_IDS = 32
 _EPS = 1e-9  # shares: a remainder below this is float noise, not an open quantity
 
 

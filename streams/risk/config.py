@@ -70,7 +70,7 @@ class RiskLimits:
     allow_short: bool = False
     calendar: str | None = "XNYS"
     calendar_symbols: tuple[str, ...] | Literal["*"] = "*"
-    dedupe_ids: int = 256
+    dedupe_ids: int = 64
 
     def session_filtered(self, symbol: str) -> bool:
         """Return True if SYMBOL trades only in the calendar's sessions (exchange-listed)."""
