@@ -11,7 +11,7 @@ from infra.stage_tracing import StageTracer
 from streams.context import ProcessingContext
 from streams.runtime import StreamRuntime
 from streams.stage import StageSpec, register_stage
-from streams.trading.core import POSITIONS, RISK, TRACED_STAGES, TradingCore
+from streams.trading.core import LEDGERS, POSITIONS, RISK, TRACED_STAGES, TradingCore, tables_of
 from streams.trading.venue import PaperVenue
 from streams.trading.views import add_position_views, add_risk_view
 
@@ -29,9 +29,7 @@ _DECISIONS = {"signals": "Signal", "orders.rejected": "Rejection", "risk.control
 def spec(mode: str) -> StageSpec:
     """Return the core's stage in MODE: what it reads, writes and keeps."""
     if mode == "alert-only":
-        return StageSpec(
-            "trading", _MARKET, {**_DECISIONS, "alerts": "Alert"}, ("signal-state", "risk-state")
-        )
+        return StageSpec("trading", _MARKET, {**_DECISIONS, "alerts": "Alert"}, tables_of(mode))
     if mode == "paper":
         outputs = {
             **_DECISIONS,
@@ -40,11 +38,10 @@ def spec(mode: str) -> StageSpec:
             "fills": "Fill",
             "positions": "Position",
         }
-        tables = ("signal-state", "paper-books", "positions", "risk-state")
-        return StageSpec("trading", _MARKET, outputs, tables)
+        return StageSpec("trading", _MARKET, outputs, tables_of(mode))
     inputs = {**_MARKET, "fills": "Fill", "orders.events": "OrderEvent"}
     outputs = {**_DECISIONS, "orders": "Order", "positions": "Position"}
-    return StageSpec("trading", inputs, outputs, ("signal-state", "positions", "risk-state"))
+    return StageSpec("trading", inputs, outputs, tables_of(mode))
 
 
 def register(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
@@ -68,4 +65,4 @@ def register(runtime: StreamRuntime, ctx: ProcessingContext) -> None:
     tables = register_stage(runtime, ctx, spec(mode), make)
     if POSITIONS in tables:
         add_position_views(app, tables[POSITIONS])
-    add_risk_view(app, tables[RISK], config)
+    add_risk_view(app, tables[RISK], tables[LEDGERS], config)

@@ -117,7 +117,8 @@ class Candidate:
         signal: SignalView,
         config: RiskConfig,
         budget: float,
-        ledgers: Mapping[str, SymbolLedger],
+        ledger: SymbolLedger,
+        others: tuple[float, float],
         *,
         kill_reason: str | None,
         realized_today: float,
@@ -126,8 +127,8 @@ class Candidate:
         self.config = config
         self.limits = config.limits
         self.budget = budget
-        self.ledgers = ledgers  # every symbol's of the book, this one's included
-        self.ledger = ledgers[signal.symbol]
+        self.ledger = ledger  # the signal's symbol's
+        self.others = others  # (gross, net) exposure of the book's other symbols
         self.kill_reason = kill_reason
         self.realized_today = realized_today
 
@@ -177,9 +178,7 @@ class Candidate:
     @Lazy
     def exposures(self) -> tuple[float, float, float, float]:
         """Return (gross before, gross after, net before, net after) of the book."""
-        others = [led for s, led in self.ledgers.items() if s != self.signal.symbol]
-        gross = sum(abs(led.committed_qty) * led.mark for led in others)
-        net = sum(led.committed_qty * led.mark for led in others)
+        gross, net = self.others
         price = self.signal.ref_price
         before, after = self.current * price, self.target * price
         return gross + abs(before), gross + abs(after), net + before, net + after

@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Context, Decimal
 from typing import Any, Final
 
 from streams.positions.cost_basis import CostBasis, exact
 
 __all__ = ["OpenOrder", "SymbolLedger"]
 
+_ZERO: Final = Decimal(0)
+# Products of two floats' exact decimal forms have up to ~34 digits, sums a few more: at
+# 60 digits exposure totals are exact, so the order of updates cannot change them.
+_EXPOSURE: Final = Context(prec=60)
 _QTY_DIGITS: Final = 9  # rounds away float residue such as 100 - 33.3 - 66.7
 _EPS: Final = 1e-9
 
@@ -59,6 +64,10 @@ class SymbolLedger:
     last_price: float | None = None
     last_accept_us: int | None = None
     realized_today: float = 0.0
+    day: str | None = None  # the trading day realized_today belongs to
+    # This symbol's share of the book's exposure totals, as last added to them (exact).
+    gross_part: Decimal = _ZERO
+    net_part: Decimal = _ZERO
     orders: dict[str, OpenOrder] = field(default_factory=dict)
     signal_ids: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
     fill_ids: dict[str, None] = field(default_factory=dict)
@@ -102,6 +111,16 @@ class SymbolLedger:
         committed = _clean(qty + pending)
         self._committed = (qty, pending, committed)
         return committed
+
+    def exposure_parts(self) -> tuple[Decimal, Decimal]:
+        """Return (|committed| x mark, committed x mark), exact: this symbol's exposure now."""
+        committed = exact(self.committed_qty)
+        value = _EXPOSURE.multiply(committed, exact(self.mark))
+        return abs(value), value
+
+    def today(self, day: str | None) -> float:
+        """Return the realized P&L of DAY (0 if the ledger's belongs to an earlier one)."""
+        return self.realized_today if self.day == day else 0.0
 
     @property
     def mark(self) -> float:
@@ -169,6 +188,8 @@ class SymbolLedger:
             "last_price": self.last_price,
             "last_accept_us": self.last_accept_us,
             "realized_today": self.realized_today,
+            "day": self.day,
+            "exposure": [str(self.gross_part), str(self.net_part)],
             "orders": {k: [o.qty, o.filled, o.final] for k, o in self.orders.items()},
             "signal_ids": list(self.signal_ids),
             "fill_ids": list(self.fill_ids),
@@ -187,6 +208,9 @@ class SymbolLedger:
             last_price=None if state["last_price"] is None else float(state["last_price"]),
             last_accept_us=state["last_accept_us"],
             realized_today=float(state["realized_today"]),
+            day=state.get("day"),
+            gross_part=exact(state.get("exposure", ["0", "0"])[0]),
+            net_part=exact(state.get("exposure", ["0", "0"])[1]),
             orders={k: OpenOrder(q, f, e) for k, (q, f, e) in state["orders"].items()},
             signal_ids=dict.fromkeys(state["signal_ids"]),
             fill_ids=dict.fromkeys(state["fill_ids"]),

@@ -24,6 +24,13 @@ forward: a late event of an earlier day counts toward the current one.
 
 **Alert-only mode** sends no order, so nothing would ever fill or end one: decisions there
 do not count as pending (each alert is sized against the actual position).
+
+**Scale.** A decision costs the same with 5 symbols or 5,000: the book keeps its exposure
+totals (Σ |committed| x mark and Σ committed x mark) as exact Decimals, updated by each
+symbol's change, rather than summing every ledger per decision; and each ledger is its own
+table key (`ledger_state`), loaded when its symbol is first met (`attach`), so a commit
+writes the symbols that changed, not the whole partition. The day rolls over each ledger
+when it is next touched.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final
 
 from streams.exceptions import InvalidInputError
@@ -42,7 +50,8 @@ from streams.risk.session import trading_day
 
 __all__ = ["RULES", "Decision", "RiskBook", "order_id"]
 
-_STATE_VERSION: Final = 1
+_STATE_VERSION: Final = 2  # 1: the ledgers inside the book's state (still read)
+_ZERO: Final = Decimal(0)
 _ENDED: Final = ("FILLED", "CANCELED", "REJECTED")
 
 
@@ -73,6 +82,8 @@ class RiskBook:
         self.kill_reason: str | None = None
         self.day: str | None = None
         self.realized_today = 0.0
+        self.gross = _ZERO  # Σ |committed| x mark over every symbol's ledger, exact
+        self.net = _ZERO  # Σ committed x mark
 
     @property
     def killed(self) -> bool:
@@ -102,8 +113,9 @@ class RiskBook:
         self.config, self.budget = config, _checked_budget(budget)
         self._roll_day(view.ts_event_us)
         ledger = self._ledger(view.symbol)
+        others = (float(self.gross - ledger.gross_part), float(self.net - ledger.net_part))
         candidate = Candidate(
-            view, config, self.budget, self.ledgers,
+            view, config, self.budget, ledger, others,
             kill_reason=self.kill_reason, realized_today=self.realized_today,
         )  # fmt: skip
         refused = evaluate(candidate)
@@ -111,7 +123,10 @@ class RiskBook:
             ledger.remember_signal(view.id, config.limits.dedupe_ids)
             ledger.last_price = view.ref_price
         if refused is None:
-            return Decision(order=self._accept(candidate))
+            order = self._accept(candidate)
+            self._reprice(ledger)
+            return Decision(order=order)
+        self._reprice(ledger)
         rule, refusal = refused
         rejection = {
             "signal_id": view.id,
@@ -175,7 +190,9 @@ class RiskBook:
         )
         if realized is None:
             return None
-        ledger.realized_today += realized
+        self._reprice(ledger)
+        ledger.realized_today = ledger.today(self.day) + realized
+        ledger.day = self.day
         self.realized_today += realized
         loss, limit = -self.realized_today, self.config.limits.max_daily_loss * self.budget
         if self.killed or not exceeds(loss, limit):
@@ -198,20 +215,37 @@ class RiskBook:
         ledger = self.ledgers.get(str(event.get("symbol")))
         if ledger is not None:
             ledger.end_order(str(event["order_id"]), float(event["filled_qty"]))
+            self._reprice(ledger)
+
+    def _reprice(self, ledger: SymbolLedger) -> None:
+        """Move LEDGER's share of the exposure totals to what it holds now."""
+        gross, net = ledger.exposure_parts()
+        if gross != ledger.gross_part or net != ledger.net_part:
+            self.gross += gross - ledger.gross_part
+            self.net += net - ledger.net_part
+            ledger.gross_part, ledger.net_part = gross, net
 
     def _roll_day(self, ts_us: int) -> None:
         day = trading_day(self.config.limits.calendar, ts_us)
         if self.day is None or day > self.day:  # ISO dates sort as strings
             self.day = day
-            self.realized_today = 0.0
-            for ledger in self.ledgers.values():
-                ledger.realized_today = 0.0
+            self.realized_today = 0.0  # each ledger's rolls when it is next touched
 
     def exposure(self) -> tuple[float, float]:
         """Return (gross, net) exposure: sum of |committed qty| (resp. signed) x mark."""
-        gross = sum(abs(led.committed_qty) * led.mark for led in self.ledgers.values())
-        net = sum(led.committed_qty * led.mark for led in self.ledgers.values())
-        return gross, net
+        return float(self.gross), float(self.net)
+
+    def attach(self, symbol: str, state: Mapping[str, Any]) -> SymbolLedger:
+        """Take SYMBOL's ledger from its table STATE (`ledger_state`); its exposure is counted.
+
+        The book's totals already hold the ledger's share: they were committed together.
+        """
+        ledger = self.ledgers[symbol] = SymbolLedger.from_state(dict(state))
+        return ledger
+
+    def ledger_state(self, symbol: str) -> dict[str, Any]:
+        """Return SYMBOL's ledger as a JSON-able dict, its own table key."""
+        return self.ledgers[symbol].state()
 
     def snapshot(self) -> dict[str, Any]:
         """Return a JSON-able view for people (GET /risk): symbols, exposure, kill switch."""
@@ -222,7 +256,7 @@ class RiskBook:
                 "avg_price": led.avg_price,
                 "pending": led.pending_qty,
                 "last_price": led.last_price,
-                "realized_today": led.realized_today,
+                "realized_today": led.today(self.day),
             }
             for symbol, led in sorted(self.ledgers.items())
         }
@@ -239,27 +273,39 @@ class RiskBook:
         }
 
     def state(self) -> dict[str, Any]:
-        """Return the book as a JSON-able dict (`from_state` reads it back); no config."""
+        """Return the book's own state as a JSON-able dict (ledgers apart); no config."""
         return {
             "version": _STATE_VERSION,
             "kill_reason": self.kill_reason,
             "day": self.day,
             "realized_today": self.realized_today,
-            "ledgers": {symbol: led.state() for symbol, led in self.ledgers.items()},
+            "exposure": [str(self.gross), str(self.net)],
         }
 
     @classmethod
     def from_state(
         cls, state: Mapping[str, Any], config: RiskConfig | None = None, budget: float = 1.0
     ) -> RiskBook:
-        """Return the book STATE (from `state`) describes, deciding under CONFIG and BUDGET."""
-        if state.get("version") != _STATE_VERSION:
-            raise InvalidInputError(f"risk book state version {state.get('version')!r} unknown")
+        """Return the book STATE (from `state`) describes, deciding under CONFIG and BUDGET.
+
+        Its ledgers come back one by one through `attach` (a version-1 state held them
+        inside: they are taken from there, and the totals worked out from them).
+        """
+        version = state.get("version")
+        if version not in (1, _STATE_VERSION):
+            raise InvalidInputError(f"risk book state version {version!r} unknown")
         book = cls(config, budget)
         book.kill_reason = state["kill_reason"]
         book.day = state["day"]
         book.realized_today = float(state["realized_today"])
-        book.ledgers = {s: SymbolLedger.from_state(led) for s, led in state["ledgers"].items()}
+        if version == 1:
+            for symbol, led in state["ledgers"].items():
+                ledger = book.ledgers[symbol] = SymbolLedger.from_state(led)
+                ledger.day = book.day
+                book._reprice(ledger)
+        else:
+            gross, net = state["exposure"]
+            book.gross, book.net = Decimal(gross), Decimal(net)
         return book
 
 

@@ -87,6 +87,12 @@ class ChangelogTable:
             pairs = [(k, v) for part in self._partitions.values() for k, v in part.items()]
         return sorted((key, decode_value(raw)) for key, raw in pairs)
 
+    def partition_items(self, partition: int) -> list[tuple[str, Any]]:
+        """Return every (key, committed state) of PARTITION, sorted by key."""
+        with self._lock:
+            pairs = list(self._partitions.get(partition, {}).items())
+        return sorted((key, decode_value(raw)) for key, raw in pairs)
+
     def partitions(self) -> list[int]:
         """Return the partitions this worker holds the table's state of."""
         with self._lock:

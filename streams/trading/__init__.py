@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from streams.trading.core import (
     BOOKS,
+    LEDGERS,
     POSITIONS,
     RISK,
     SIGNALS,
@@ -20,6 +21,7 @@ from streams.trading.venue import PaperVenue
 
 __all__ = [
     "BOOKS",
+    "LEDGERS",
     "POSITIONS",
     "RISK",
     "SIGNALS",

@@ -28,7 +28,8 @@ commit (`state`) and drops the working set after an abort or a rebalance (`forge
 
 Tables: `signal-state` (engines by symbol), `paper-books` (paper venue: books and open
 orders' trace headers by symbol), `positions` (books by symbol and account), `risk-state`
-(one book per partition).
+(one risk book per partition: kill switch, day, exposure totals) and `risk-ledgers` (the
+risk gate's ledger of each symbol), so a commit writes what changed, not a partition.
 
 Tracing: a sampled quote's trace goes on through one span per stage, each the child of the
 one before: signals → risk (the decision) → order (the venue takes it) → fill → position.
@@ -58,9 +59,20 @@ from streams.trading.outputs import (
 )
 from streams.trading.venue import PaperVenue
 
-__all__ = ["BOOKS", "POSITIONS", "RISK", "SIGNALS", "TRACED_STAGES", "Mode", "TradingCore"]
+__all__ = [
+    "BOOKS",
+    "LEDGERS",
+    "POSITIONS",
+    "RISK",
+    "SIGNALS",
+    "TRACED_STAGES",
+    "Mode",
+    "TradingCore",
+    "tables_of",
+]
 
-SIGNALS, BOOKS, POSITIONS, RISK = "signal-state", "paper-books", "positions", "risk-state"
+SIGNALS, BOOKS, POSITIONS = "signal-state", "paper-books", "positions"
+RISK, LEDGERS = "risk-state", "risk-ledgers"  # a partition's risk book; its symbols' ledgers
 TRACED_STAGES = ("signals", "risk", "order", "fill", "position")
 Mode = Literal["alert-only", "paper", "live"]
 _KIND = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
@@ -104,6 +116,8 @@ class TradingCore:
         self.engines: dict[str, SymbolEngine] = {}
         self.positions: dict[str, dict[str, PositionBook]] = {}
         self.risk_books: dict[str, RiskBook] = {}
+        self._ledger_books: dict[str, RiskBook] = {}  # symbol -> the risk book holding its ledger
+        self._migrated: list[str] = []  # ledgers read from a version-1 book: write them out
 
     # --------------------------------------------------------------- the batch
     def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:
@@ -117,7 +131,7 @@ class TradingCore:
             partition, topic = raw.partition, raw.topic
             if tracer.enabled:
                 traced.append(raw.headers)
-            risk = self.risk_book(partition, load)
+            risk = self._risk_of(out, partition, None if name == "RiskControl" else record, load)
             try:
                 if name == "RiskControl":
                     self._command(out, partition, cast(RiskControl, record), risk)
@@ -223,7 +237,7 @@ class TradingCore:
     ) -> None:
         symbol = signal["symbol"]
         decision = risk.decide(signal, config=self._config, budget=self._budget)
-        out.changed.add((RISK, book_key(raw.partition)))
+        self._risk_changed(out, raw.partition, symbol)
         if decision.rejection is not None:
             out.emit("orders.rejected", symbol, decision.rejection, headers)
         if decision.order is not None:
@@ -281,7 +295,7 @@ class TradingCore:
         venue = self.venue
         assert venue is not None  # only the paper venue reports in the process
         partition = raw.partition
-        out.changed.add((RISK, book_key(partition)))  # fills and ended orders move the book
+        self._risk_changed(out, partition, symbol)  # fills and ended orders move the book
         for fill in report.fills:
             attributes = {"symbol": symbol, "order.id": fill["order_id"], "fill.id": fill["id"]}
             taken = venue.trace_of(symbol, fill["order_id"])
@@ -299,7 +313,7 @@ class TradingCore:
     ) -> None:
         """Apply a fill the live venue reported, once by its id (a repeat is dead-lettered)."""
         attributes = {"symbol": fill["symbol"], "order.id": fill["order_id"], "fill.id": fill["id"]}
-        out.changed.add((RISK, book_key(raw.partition)))
+        self._risk_changed(out, raw.partition, fill["symbol"])
         if not self._apply_fill(out, raw, fill, list(raw.headers), attributes, risk, load):
             account = fill.get("account", "default")
             reason = f"fill {fill['id']} was already applied to {account}/{fill['symbol']}"
@@ -310,7 +324,7 @@ class TradingCore:
     ) -> None:
         """Apply an order event the live venue reported: an ended order frees its quantity."""
         if event["status"] in _ENDED:
-            out.changed.add((RISK, book_key(partition)))
+            self._risk_changed(out, partition, event["symbol"])
             risk.on_order_event(event)
 
     def _apply_fill(
@@ -395,6 +409,29 @@ class TradingCore:
             self.positions[symbol] = books
         return books
 
+    def _risk_changed(self, out: StageOutput, partition: int, symbol: str) -> None:
+        out.changed.add((RISK, book_key(partition)))
+        out.changed.add((LEDGERS, symbol))
+
+    def _risk_of(
+        self, out: StageOutput, partition: int, record: Any, load: TableLoaders
+    ) -> RiskBook:
+        """Return PARTITION's risk book with RECORD's symbol's ledger in it (if it has one)."""
+        risk = self.risk_book(partition, load)
+        if self._migrated:
+            self._write_migrated(out, partition)
+        if record is not None:
+            self._attach(risk, record["symbol"], load)
+        return risk
+
+    def _attach(self, book: RiskBook, symbol: str, load: TableLoaders) -> None:
+        """Bring SYMBOL's ledger into BOOK from the table, the first time it is met."""
+        if symbol not in book.ledgers:
+            state = load[LEDGERS](symbol)
+            if state is not None:
+                book.attach(symbol, state)
+        self._ledger_books[symbol] = book
+
     def risk_book(self, partition: int, load: TableLoaders) -> RiskBook:
         """Return PARTITION's risk book, restored from the table on first use."""
         key = book_key(partition)
@@ -407,7 +444,16 @@ class TradingCore:
                 else RiskBook(self._config, self._budget)
             )
             self.risk_books[key] = book
+            if state is not None and state.get("version") == 1:  # it held its ledgers
+                self._ledger_books.update(dict.fromkeys(book.ledgers, book))
+                self._migrated.extend(book.ledgers)
         return book
+
+    def _write_migrated(self, out: StageOutput, partition: int) -> None:
+        """Write a version-1 book's ledgers to their own table, once, with the book itself."""
+        out.changed.add((RISK, book_key(partition)))
+        out.changed.update((LEDGERS, symbol) for symbol in self._migrated)
+        self._migrated.clear()
 
     def state(self, table: str, key: str) -> Any:
         """Return KEY's value in TABLE from the working set (JSON-able)."""
@@ -417,6 +463,8 @@ class TradingCore:
             return {account: book.state() for account, book in self.positions[key].items()}
         if table == RISK:
             return self.risk_books[key].state()
+        if table == LEDGERS:
+            return self._ledger_books[key].ledger_state(key)
         if self.venue is None or table != BOOKS:
             raise KeyError(f"no table {table!r} in {self.mode} mode")
         return self.venue.state(key)
@@ -426,13 +474,20 @@ class TradingCore:
         self.engines.clear()
         self.positions.clear()
         self.risk_books.clear()
+        self._ledger_books.clear()
+        self._migrated.clear()
         if self.venue is not None:
             self.venue.forget()
 
     def tables(self) -> tuple[str, ...]:
         """Return the tables this core's mode keeps."""
-        if self.mode == "paper":
-            return (SIGNALS, BOOKS, POSITIONS, RISK)
-        if self.mode == "live":
-            return (SIGNALS, POSITIONS, RISK)
-        return (SIGNALS, RISK)
+        return tables_of(self.mode)
+
+
+def tables_of(mode: str) -> tuple[str, ...]:
+    """Return the tables the core keeps in MODE."""
+    if mode == "paper":
+        return (SIGNALS, BOOKS, POSITIONS, RISK, LEDGERS)
+    if mode == "live":
+        return (SIGNALS, POSITIONS, RISK, LEDGERS)
+    return (SIGNALS, RISK, LEDGERS)

@@ -41,16 +41,25 @@ def add_position_views(app: Any, table: Any) -> None:
     app.page("/positions/{symbol}/")(one_position)
 
 
-def add_risk_view(app: Any, table: Any, config: RiskConfig) -> None:
-    """Serve `GET /risk/`: the mode, and each local partition's book from the risk TABLE."""
+def add_risk_view(app: Any, books: Any, ledgers: Any, config: RiskConfig) -> None:
+    """Serve `GET /risk/`: the mode, and each local partition's book with its symbols.
+
+    BOOKS is the `risk-state` table (a book per partition), LEDGERS the `risk-ledgers`
+    table (a ledger per symbol, in its partition).
+    """
 
     async def risk_state(web: Any, request: Any) -> Any:
         """Return the mode, limits and each local partition's book (exposure, kill switch)."""
-        books = {
-            key: RiskBook.from_state(value, config).snapshot()
-            for key, value in sorted(table.items())
-            if value is not None
-        }
-        return web.json({"mode": config.mode, "partitions": books})
+        view = {}
+        for partition in books.partitions():
+            key = f"partition-{partition}"
+            state = books.get(key, partition)
+            if state is None:
+                continue
+            book = RiskBook.from_state(state, config)
+            for symbol, ledger in ledgers.partition_items(partition):
+                book.attach(symbol, ledger)
+            view[key] = book.snapshot()
+        return web.json({"mode": config.mode, "partitions": view})
 
     app.page("/risk/")(risk_state)

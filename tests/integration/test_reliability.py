@@ -37,7 +37,6 @@ from consumers.lag import group_lag, group_position
 from streams.context import app_id, load_trading_config
 from streams.positions.accounting import recompute_positions
 from streams.strategies import load_config
-from streams.trading import BOOKS, POSITIONS, RISK, SIGNALS
 from streams.trading.outputs import position_key
 from tests.integration.conftest import Scope
 from tests.kit.desk import desk_toml, ma_cross_toml, offline_desk
@@ -145,7 +144,7 @@ def _offline_fills(scope: Scope, config: Path, quotes: list[RawMessage]) -> list
         fill_model=trading.fill_model,
         partitions=settings.partitions,
     )
-    tables: dict[str, dict[str, Any]] = {name: {} for name in (SIGNALS, BOOKS, POSITIONS, RISK)}
+    tables: dict[str, dict[str, Any]] = {name: {} for name in desk.tables()}
     loaders = {name: table.get for name, table in tables.items()}
     fills: list[dict[str, Any]] = []
     for partition in sorted({q.partition for q in quotes}):

@@ -24,7 +24,7 @@ from streams.edge import StageOutput
 from streams.engine import EngineSettings
 from streams.execution.fill_model import FillModel
 from streams.execution.venue import VENUE_TABLE, VenueProcessor
-from streams.trading import POSITIONS, RISK, SIGNALS, TradingCore
+from streams.trading import TradingCore
 from tests.kit.desk import CROSS_2_3, RawRecord, offline_desk, paper_risk, scripted_quotes
 from tests.kit.etrade_server import FakeETrade
 from tests.kit.stubs import T0_US
@@ -83,7 +83,7 @@ class _LiveDesk:
             },
             run=_inline,
         )
-        self.loaders = dict.fromkeys((SIGNALS, POSITIONS, RISK), _none)
+        self.loaders = dict.fromkeys(self.core.tables(), _none)
         self.offset = 0
         self.seen: dict[str, list[Any]] = {}
 

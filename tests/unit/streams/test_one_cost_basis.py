@@ -18,7 +18,7 @@ from consumers.pnl import pnl_report
 from schemas.codec import deserializer_for, serializer_for
 from streams.engine import EngineSettings
 from streams.risk.config import RiskConfig
-from streams.trading import POSITIONS, RISK, SIGNALS, TradingCore
+from streams.trading import TradingCore
 from tests.kit import stubs
 from tests.kit.desk import CROSS_2_3, PAPER_LIMITS, RawRecord
 
@@ -57,7 +57,7 @@ def _core() -> TradingCore:
 def _through_the_core(fills: list[dict[str, Any]]) -> tuple[TradingCore, list[dict[str, Any]]]:
     """Apply FILLS one batch each, saving and restoring the tables in between."""
     encode = serializer_for("Fill", registry=None)
-    tables: dict[str, dict[str, Any]] = {SIGNALS: {}, POSITIONS: {}, RISK: {}}
+    tables: dict[str, dict[str, Any]] = {name: {} for name in _core().tables()}
     positions: list[dict[str, Any]] = []
     core = _core()
     for offset, fill in enumerate(fills):

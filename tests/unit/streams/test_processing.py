@@ -15,7 +15,7 @@ from schemas.codec import deserializer_for, serializer_for
 from streams.engine import EngineSettings
 from streams.risk.config import RiskConfig
 from streams.strategies import parse_config
-from streams.trading import RISK, SIGNALS, TRACED_STAGES, TradingCore
+from streams.trading import LEDGERS, RISK, SIGNALS, TRACED_STAGES, TradingCore
 from tests.kit import stubs
 from tests.kit.desk import PAPER_LIMITS
 
@@ -77,7 +77,7 @@ def _none(_key: str) -> dict[str, Any] | None:
     return None
 
 
-_no_state = {SIGNALS: _none, RISK: _none}
+_no_state = {SIGNALS: _none, RISK: _none, LEDGERS: _none}
 
 
 def test_quotes_become_signals_that_continue_the_trigger_trace() -> None:
@@ -88,7 +88,7 @@ def test_quotes_become_signals_that_continue_the_trigger_trace() -> None:
     assert result.outs("signals")[0].headers == [
         ("traceparent", f"00-{3:032x}-{1:016x}-01".encode())
     ]
-    assert result.changed == {(SIGNALS, "AAPL"), (RISK, "partition-0")}
+    assert result.changed == {(SIGNALS, "AAPL"), (RISK, "partition-0"), (LEDGERS, "AAPL")}
     assert [a["signal_id"] for a in result.of("alerts")] == [s["id"] for s in result.of("signals")]
     assert result.processed == 7
 
@@ -124,9 +124,29 @@ def test_engines_resume_from_table_state() -> None:
     first.process(records[:4], _no_state)
     table = {s: e.state() for s, e in first.engines.items()}
 
-    resumed = _processor().process(records[4:], {SIGNALS: table.get, RISK: _none})
+    resumed = _processor().process(records[4:], {**_no_state, SIGNALS: table.get})
 
     assert [s["side"] for s in resumed.of("signals")] == ["SELL"]
+
+
+def test_a_version_1_risk_book_has_its_ledgers_written_to_their_own_table() -> None:
+    # Before the ledgers had a table of their own they rode inside the partition's book.
+    first = _processor()
+    first.process(_quotes([10, 10, 10, 11, 12, 9, 8]) + _quotes([5, 5, 5, 6], "MSFT"), _no_state)
+    book = first.risk_books["partition-0"]
+    ledgers = {s: book.ledger_state(s) for s in book.ledgers}
+    v1 = {**book.state(), "version": 1, "ledgers": ledgers}
+    del v1["exposure"]
+
+    resumed = _processor()
+    out = resumed.process(_quotes([8])[:1], {**_no_state, RISK: {"partition-0": v1}.get})
+
+    assert {(LEDGERS, "AAPL"), (LEDGERS, "MSFT"), (RISK, "partition-0")} <= out.changed
+    migrated = resumed.state(LEDGERS, "MSFT")
+    assert migrated.pop("day") == v1["day"]  # version 1 counted every ledger's P&L as today's
+    assert migrated == {k: v for k, v in ledgers["MSFT"].items() if k != "day"}
+    assert resumed.state(RISK, "partition-0")["version"] == 2
+    assert resumed.risk_books["partition-0"].exposure() == book.exposure()
 
 
 def test_sampled_triggers_get_a_child_span_and_the_batch_links_them() -> None:

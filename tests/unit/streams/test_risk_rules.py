@@ -428,7 +428,7 @@ def test_a_cancel_before_its_last_fill_keeps_that_fill_pending() -> None:
 
     snap = book.snapshot()["symbols"]["AAPL"]
     assert (snap["position"], snap["pending"]) == (70.0, 0.0)
-    assert book.state()["ledgers"]["AAPL"]["orders"] == {}
+    assert book.ledger_state("AAPL")["orders"] == {}
 
 
 def test_alert_only_decisions_are_not_pending() -> None:
@@ -466,7 +466,16 @@ def losing_fills(day_us: int, tag: str) -> list[dict[str, Any]]:
 
 
 def round_trip(book: RiskBook, config: RiskConfig) -> RiskBook:
-    return RiskBook.from_state(json.loads(json.dumps(book.state())), config)
+    """Save BOOK as the worker does (its own state; each ledger under its symbol) and load it."""
+    ledgers = json.loads(json.dumps({s: book.ledger_state(s) for s in book.ledgers}))
+    resumed = RiskBook.from_state(json.loads(json.dumps(book.state())), config)
+    for symbol, state in ledgers.items():
+        resumed.attach(symbol, state)
+    return resumed
+
+
+def full_state(book: RiskBook) -> dict[str, Any]:
+    return {**book.state(), "ledgers": {s: book.ledger_state(s) for s in sorted(book.ledgers)}}
 
 
 def test_kill_switch_trips_on_a_loss_survives_state_and_clears_only_by_reset() -> None:
@@ -564,7 +573,7 @@ def test_state_round_trip_decides_identically_afterwards() -> None:
         first = play(resumed, events[:cut])
         resumed = round_trip(resumed, config)
         assert first + play(resumed, events[cut:]) == expected
-        assert resumed.state() == straight.state()
+        assert full_state(resumed) == full_state(straight)
     assert straight.killed
 
 
@@ -603,7 +612,7 @@ def test_an_unusable_signal_raises_and_changes_nothing(bad: dict[str, Any]) -> N
     with pytest.raises(InvalidInputError):
         book.decide(sig(**bad), config=make_config())
 
-    assert book.state()["ledgers"] == {}
+    assert book.ledgers == {}
 
 
 @pytest.mark.parametrize("bad", [{"qty": 0.0}, {"price": Decimal("NaN")}, {"side": "HOLD"}])

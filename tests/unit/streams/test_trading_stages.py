@@ -11,7 +11,7 @@ from schemas.codec import deserializer_for, serializer_for
 from streams.engine import EngineSettings
 from streams.execution.fill_model import FillModel
 from streams.risk.config import RiskConfig
-from streams.trading import POSITIONS, RISK, SIGNALS, PaperVenue, TradingCore
+from streams.trading import PaperVenue, TradingCore
 from tests.kit import stubs
 from tests.kit.desk import CROSS_2_3, PAPER_LIMITS
 
@@ -104,7 +104,7 @@ def test_the_live_core_applies_fills_once_and_dead_letters_a_redelivered_one() -
         _raw("market.quotes", "Quote", stubs.quote(bid=11.9, ask=12.1), 3),
     ]
 
-    out = core.process(records, dict.fromkeys((SIGNALS, POSITIONS, RISK), _no_state))
+    out = core.process(records, dict.fromkeys(core.tables(), _no_state))
 
     positions = out.of("positions")
     assert len(positions) == 2  # the fill, then one coalesced mark for the batch
