@@ -3,7 +3,8 @@
 Fetch, process, commit: the three things the loop does. The line (INFO, every
 `window_secs`) says how many records went through, how long each step took in total and at
 most, how many commits, and how old the records were when fetched (their Kafka timestamp
-to the fetch: the input's delay before the worker saw it). Operators read it in the log;
+to the fetch: the input's delay before the worker saw it), and the cycle collector's full
+(generation 2) pauses, which stop the loop too. Operators read it in the log;
 the latency benchmark reads it to tell the worker's share from the broker's.
 """
 
@@ -43,6 +44,7 @@ class LoopTimings:
     process: _Step = field(default_factory=_Step)
     commit: _Step = field(default_factory=_Step)
     age: _Step = field(default_factory=_Step)
+    full_gc: _Step = field(default_factory=_Step)
 
     def fetched(self, records: int, secs: float, age_secs: float | None) -> None:
         """Count a fetch of RECORDS that took SECS; AGE_SECS: its first record's age."""
@@ -59,6 +61,11 @@ class LoopTimings:
         """Count one commit's time."""
         self.commit.add(secs)
 
+    def collected(self, generation: int, secs: float) -> None:
+        """Count a collector pause (only full ones are worth a line: the others are ~1 ms)."""
+        if generation == 2:
+            self.full_gc.add(secs)
+
     def report(self, now: float) -> str | None:
         """Return the window's line and start a new window, once the window is over."""
         if now - self.started < self.window_secs:
@@ -73,6 +80,7 @@ class LoopTimings:
                     ("process", self.process),
                     ("commit", self.commit),
                     ("age at fetch", self.age),
+                    ("full gc", self.full_gc),
                 )
             )
         )
