@@ -9,6 +9,8 @@ BENCHES = (
     "bench_codec",
     "bench_producer",
     "bench_indicators",
+    "bench_desk_core",
+    "bench_commit",
     "bench_signals",
     "bench_latency",
     "bench_backtest",

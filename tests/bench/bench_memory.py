@@ -444,7 +444,9 @@ def document(
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--symbols", type=int, default=5_000, help="Symbols of the loaded run.")
-    parser.add_argument("--quotes-per-symbol", type=int, default=20, help="Quotes of each symbol.")
+    parser.add_argument(
+        "--quotes-per-symbol", type=int, default=100, help="Quotes of each symbol (100: all trade)."
+    )
     parser.add_argument("--repeats", type=int, default=2, help="Rounds of idle + loaded.")
     parser.add_argument(
         "--settle-secs", type=float, default=5.0, help="Idle time before each measurement."
