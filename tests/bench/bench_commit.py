@@ -10,6 +10,7 @@ cycles, interleaved with the others R times:
 - per-partition producers, backoff 100 ms: faust's model (a transactional producer per
   input partition, committed one after another) with librdkafka's default
   `retry.backoff.ms`;
+- per-partition producers, backoff 5 ms: the same with the runtime's backoff;
 - one producer, backoff 100 ms: one transaction for the four partitions (KIP-447 fencing
   by the group's metadata), default backoff;
 - one producer, backoff 5 ms: the same with the runtime's `retry.backoff.ms` = 5 (the
@@ -113,6 +114,9 @@ def main() -> None:
         variants = {
             "per-partition producers, backoff 100 ms": cycle(
                 [(_producer(bootstrap, 100), [p]) for p in every], member, inputs, outputs
+            ),
+            "per-partition producers, backoff 5 ms": cycle(
+                [(_producer(bootstrap, 5), [p]) for p in every], member, inputs, outputs
             ),
             "one producer, backoff 100 ms": cycle(
                 [(_producer(bootstrap, 100), every)], member, inputs, outputs
