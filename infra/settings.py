@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         "worker that never comes back holds read_committed readers this long at most.",
     )
     kafka_retry_backoff_ms: float = Field(
-        default=5.0,
+        default=2.0,
         gt=0.0,
         description="How long a worker's producer waits before retrying a request the broker "
         "deferred (librdkafka's 100 ms made every exactly-once commit ~100 ms).",
