@@ -25,7 +25,7 @@ from consumers.tail import TailRequest, tail
 from infra import local
 from infra.clients import consumer_config
 from infra.clock import wall_clock_us
-from infra.settings import get_settings
+from infra.settings import Settings, choose_namespace, get_settings
 from infra.tracing_backend import ui_url
 from producers.publisher import PublishStats
 from producers.rows import SourceRow
@@ -183,9 +183,11 @@ def _show_endpoints(port: int, tracing: str | None, namespace: str) -> None:
     if tracing:
         _say(f"traces: [bold]{ui_url(tracing)}[/bold]")
     _say(
-        f"[bold]primestream status -n {namespace}[/bold] · [bold]primestream perf report[/bold] · "
-        "[bold]primestream infra down[/bold] stops the worker, Kafka, the registry and Zipkin"
+        f"commands now read namespace [bold]{namespace}[/bold]: [bold]primestream tail "
+        "signals[/bold] · [bold]primestream pnl[/bold] · [bold]primestream status[/bold] · "
+        "[bold]primestream perf report[/bold] (`primestream namespaces use --clear`: live topics)"
     )
+    _say("[bold]primestream infra down[/bold] stops the worker, Kafka, the registry and Zipkin")
 
 
 def demo_command(
@@ -201,7 +203,8 @@ def demo_command(
     `primestream infra down` stops them all (or pass --stop).
     """
     settings = get_settings()
-    if not settings.namespace:
+    fresh = "namespace" not in Settings().model_fields_set  # not PRIMESTREAM_NAMESPACE / .env
+    if fresh:
         # A fresh namespace per run: a second demo on the same broker would otherwise feed
         # the worker the same event times again (all dead-lettered as late).
         settings = settings.model_copy(update={"namespace": time.strftime("demo%Y%m%d%H%M%S")})
@@ -246,6 +249,9 @@ def demo_command(
         if tracing:
             console.print(Rule("one order's trace (Zipkin)"))
             show_order_trace(runtime, tracing)
+        if fresh:
+            # What a person types next (tail, pnl, status) should read what they just saw.
+            choose_namespace(settings.home, settings.namespace)
         if not stop:
             _show_endpoints(port, tracing, settings.namespace)
         finished = True

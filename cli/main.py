@@ -7,6 +7,7 @@ import signal
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from cli import (
     backtest_command,
@@ -25,6 +26,7 @@ from cli import (
     worker_command,
 )
 from infra.exceptions import PrimestreamError
+from infra.settings import chosen_namespace, get_settings
 
 __all__ = ["app", "main"]
 
@@ -35,6 +37,30 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _announce_namespace() -> None:
+    """Say which namespace a command reads when `namespaces use` chose it, not the env."""
+    settings = get_settings()
+    if settings.namespace and chosen_namespace(settings.home) == settings.namespace:
+        from cli.context import err_console
+
+        err_console.print(
+            f"[dim]namespace {settings.namespace} (from `primestream namespaces use`)[/dim]",
+            highlight=False,
+        )
+
+
+def _settings_error(exc: ValidationError) -> str:
+    """Return one line naming each bad PRIMESTREAM_* setting and why."""
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"])
+        parts.append(f"PRIMESTREAM_{field.upper()}: {error['msg']} (got {error['input']!r})")
+    return "bad setting: " + "; ".join(parts)
+
+
 app.add_typer(infra_commands.app, name="infra")
 app.add_typer(topic_commands.app, name="topics")
 app.add_typer(produce_commands.app, name="produce")
@@ -62,5 +88,9 @@ def main() -> None:
         from cli.context import fail
 
         fail(str(exc))
+    except ValidationError as exc:
+        from cli.context import fail
+
+        fail(_settings_error(exc) if exc.title == "Settings" else str(exc))
     except KeyboardInterrupt:
         sys.exit(130)

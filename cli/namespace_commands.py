@@ -1,4 +1,4 @@
-"""`primestream namespaces list | delete NAME`: what replays and backtests left behind."""
+"""`primestream namespaces list | use NAME | delete NAME`: what runs left behind, and which."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from cli.context import console, fail
 from infra.admin import delete_topics
 from infra.clients import admin_config
 from infra.namespaces import NamespaceUsage, survey
+from infra.settings import choose_namespace, chosen_namespace
 from infra.topics import topic_specs
 from schemas.clients import Clients
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Namespaces (topic prefix, app id, local state): list them, delete one.",
+    help="Namespaces (topic prefix, app id, local state): list them, use one, delete one.",
     no_args_is_help=True,
 )
 _TIMEOUT_SECS = 30.0
@@ -50,13 +51,33 @@ def list_command() -> None:
     if not usages:
         console.print("no namespaces (the live pipeline's topics are not prefixed)")
         return
-    table = Table(title="namespaces")
+    current = runtime.settings.namespace
+    table = Table(title="namespaces (* in use)")
     for column in ("namespace", "topics", "consumer groups", "local state"):
         table.add_column(column)
     for usage in usages:
         state = ", ".join(str(d) for d in usage.state_dirs) or "-"
-        table.add_row(usage.name, str(len(usage.topics)), ", ".join(usage.groups) or "-", state)
+        name = f"* {usage.name}" if usage.name == current else usage.name
+        table.add_row(name, str(len(usage.topics)), ", ".join(usage.groups) or "-", state)
     console.print(table)
+
+
+@app.command("use")
+def use_command(
+    name: str | None = typer.Argument(None, help="Namespace commands use from now on."),
+    clear: bool = typer.Option(False, "--clear", help="Back to the live (unprefixed) topics."),
+) -> None:
+    """Make NAME the namespace every command uses when PRIMESTREAM_NAMESPACE is unset."""
+    home = Clients().settings.home
+    if clear == (name is not None):
+        fail("give a NAME or --clear")
+    if name is not None and (not name or any(c in name for c in "./ \t")):
+        fail(f"not a namespace name: {name!r} (no dots, slashes or spaces)")
+    choose_namespace(home, name)
+    if name is None:
+        console.print("commands use the live topics (no namespace)")
+    else:
+        console.print(f"commands use namespace [bold]{name}[/bold] (`--clear` to go back)")
 
 
 @app.command("delete")
@@ -88,13 +109,20 @@ def delete_command(
                 future.result(timeout=_TIMEOUT_SECS)
     except KafkaException as exc:
         fail(f"deleting namespace {name!r} failed part-way: {exc}")
-    for directory in usage.state_dirs:
-        shutil.rmtree(directory, ignore_errors=True)
-    _delete_subjects(runtime, usage)
+    _delete_local(runtime, usage)
     console.print(
         f"deleted namespace {name}: {len(deleted)} topics, {len(usage.groups)} consumer "
         f"groups, {len(usage.state_dirs)} local state directories"
     )
+
+
+def _delete_local(runtime: Clients, usage: NamespaceUsage) -> None:
+    """Delete the namespace's worker state and schemas; stop using it if it was in use."""
+    for directory in usage.state_dirs:
+        shutil.rmtree(directory, ignore_errors=True)
+    if chosen_namespace(runtime.settings.home) == usage.name:
+        choose_namespace(runtime.settings.home, None)
+    _delete_subjects(runtime, usage)
 
 
 def _delete_subjects(runtime: Clients, usage: NamespaceUsage) -> None:

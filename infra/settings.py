@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "choose_namespace", "chosen_namespace", "get_settings"]
 
 TracingExporter = Literal["none", "console", "otlp", "zipkin"]
 
@@ -251,7 +251,42 @@ class Settings(BaseSettings):
         return f"{self.namespace}.{name}" if self.namespace else name
 
 
+_CHOSEN_NAMESPACE = "namespace"
+
+
+def chosen_namespace(home: Path) -> str | None:
+    """Return the namespace chosen with `primestream namespaces use` in HOME, if any."""
+    try:
+        name = (home / _CHOSEN_NAMESPACE).read_text().strip()
+    except OSError:
+        return None
+    return name or None
+
+
+def choose_namespace(home: Path, name: str | None) -> None:
+    """Make NAME the namespace commands use when PRIMESTREAM_NAMESPACE is unset (None: none).
+
+    Kept in the local state directory, like kubectl's current context: after `make demo`,
+    `tail`, `pnl` and `status` read the demo's topics without a variable to copy.
+    """
+    path = home / _CHOSEN_NAMESPACE
+    if name is None:
+        path.unlink(missing_ok=True)
+    else:
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{name}\n")
+    get_settings.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings, read once from the environment and `.env`."""
-    return Settings()
+    """Return the process-wide settings, read once from the environment and `.env`.
+
+    PRIMESTREAM_NAMESPACE (or `.env`) wins; unset, the namespace chosen with
+    `primestream namespaces use` applies.
+    """
+    settings = Settings()
+    if "namespace" in settings.model_fields_set:
+        return settings
+    chosen = chosen_namespace(settings.home)
+    return settings.model_copy(update={"namespace": chosen}) if chosen else settings
