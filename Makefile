@@ -25,8 +25,9 @@ browser:
 		($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null) || \
 		echo "chromium could not be installed: the report rendering test will say so"
 
+# DEMO_ARGS, e.g. "--quotes 5000 --stop": what the README test passes for a shorter demo.
 demo: setup
-	$(BIN)/primestream demo
+	$(BIN)/primestream demo $(DEMO_ARGS)
 
 test: setup browser lint
 	$(BIN)/pytest tests/unit tests/integration

@@ -40,9 +40,11 @@ app = typer.Typer(
 
 
 @app.callback()
-def _announce_namespace() -> None:
+def _announce_namespace(ctx: typer.Context) -> None:
     """Say which namespace a command reads when `namespaces use` chose it, not the env."""
     settings = get_settings()
+    if ctx.invoked_subcommand == "namespaces":
+        return  # they name namespaces themselves
     if settings.namespace and chosen_namespace(settings.home) == settings.namespace:
         from cli.context import err_console
 

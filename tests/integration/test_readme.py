@@ -1,0 +1,101 @@
+"""Every shell block of the README runs, in order, as a reader would paste it.
+
+The blocks run from a scratch directory that links the checkout's files (so `.venv/bin`,
+`make` and the sample paths resolve and what the blocks write stays out of the tree),
+each in its own `bash -e -o pipefail`, with a fresh PRIMESTREAM_HOME pointed at the
+session's broker and registry (so `make demo` and `infra up` start only what is missing:
+Zipkin). Background workers a block starts keep running for the blocks after it, as in a
+reader's terminal; `infra down` stops them at the end. A block that cannot run here is
+marked in the README with what it needs (tests/kit/readme.py); a unit test keeps that
+honest. The demo runs shorter (DEMO_ARGS, read by the Makefile).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local import Endpoints
+from tests.kit.readme import README, CommandBlock, command_blocks
+
+_BLOCK_TIMEOUT_SECS = 300.0
+# What a block's output must show besides its exit code 0: (a line of the block, a text).
+_EXPECTED = [
+    ("make demo", "commands now read namespace demo"),
+    ("primestream namespaces list", "* demo"),
+    ("tail fills --from-beginning --max 5 -o json", '"side"'),
+    ("primestream pnl", "TOTAL"),
+    ("tail alerts --from-beginning --follow --max 3 -o json", '"topic": "mydesk.alerts"'),
+    ("curl -s http://127.0.0.1:6067/ready", '"ready": true'),
+    ("tail signals --from-beginning --follow --max 5", "research.signals"),
+    ("tail orders --from-beginning --follow --max 5", "paper1.orders"),
+    ("curl -s http://127.0.0.1:6067/metrics", "primestream"),
+]
+_CHECKOUT = README.parent
+
+
+@pytest.fixture
+def reader(tmp_path: Path, endpoints: Endpoints) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A reader's terminal: a scratch directory and the environment of the session broker."""
+    cwd = tmp_path / "reader"
+    cwd.mkdir()
+    for entry in _CHECKOUT.iterdir():
+        if entry.name not in (".git", "build"):
+            (cwd / entry.name).symlink_to(entry)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIMESTREAM_")}
+    env |= {
+        "PRIMESTREAM_HOME": str(tmp_path / "home"),
+        "PRIMESTREAM_BOOTSTRAP_SERVERS": endpoints.bootstrap_servers,
+        "PRIMESTREAM_TRACING_PORT": "0",
+        "DEMO_ARGS": "--quotes 5000",
+        "COLUMNS": "200",
+    }
+    if endpoints.schema_registry_url:
+        env["PRIMESTREAM_SCHEMA_REGISTRY_URL"] = endpoints.schema_registry_url
+    try:
+        yield cwd, env
+    finally:
+        subprocess.run(
+            [".venv/bin/primestream", "infra", "down"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )
+
+
+def _run(block: CommandBlock, cwd: Path, env: dict[str, str]) -> str:
+    """Run BLOCK; return its output. To a file, not a pipe: workers it leaves inherit it."""
+    log = cwd / f"block-{block.line}.out"
+    print(f"running {block}", flush=True)
+    with log.open("w") as out:
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", block.script],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=_BLOCK_TIMEOUT_SECS,
+            check=False,
+        )
+    output = log.read_text(errors="replace")
+    assert done.returncode == 0, f"{block} exited {done.returncode}:\n{output[-4000:]}"
+    return output
+
+
+@pytest.mark.timeout(1200)
+def test_every_readme_block_runs(reader: tuple[Path, dict[str, str]]) -> None:
+    cwd, env = reader
+    blocks = [b for b in command_blocks(README.read_text()) if b.skip is None]
+    outputs = {block.line: _run(block, cwd, env) for block in blocks}
+
+    for line, text in _EXPECTED:
+        block = next((b for b in blocks if line in b.script), None)
+        assert block is not None, f"no README block runs {line!r} any more"
+        assert text in outputs[block.line], f"{block}: {line!r} did not show {text!r}"
