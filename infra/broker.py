@@ -208,7 +208,8 @@ class LocalKafka(LocalJvmService):
         argv += ["-t", self._cluster_id(), "-c", str(self.dir / "server.properties")]
         if secure is not None:
             password = secure.admin_password.get_secret_value()
-            argv += ["--add-scram", scram_format_argument(secure.admin_user, password, os.urandom(32))]
+            scram = scram_format_argument(secure.admin_user, password, os.urandom(32))
+            argv += ["--add-scram", scram]
         done = subprocess.run(  # noqa: S603 - argv built here from trusted paths
             argv, capture_output=True, text=True, timeout=120, check=False
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -157,11 +156,3 @@ def ensure_secure_broker(settings: Settings, directory: Path) -> SecureBroker:
     _write_private(env_path, "\n".join(lines) + "\n")
     return secure
 
-
-def same_password(secure: SecureBroker, other: SecretStr | None) -> bool:
-    """Return True when OTHER is the admin's password (compared in constant time)."""
-    if other is None:
-        return False
-    return hmac.compare_digest(
-        other.get_secret_value().encode(), secure.admin_password.get_secret_value().encode()
-    )

@@ -81,10 +81,18 @@ def check_access(settings: Settings, bootstrap_servers: str) -> None:
         return
 
 
-def topic_access_error(topic: str, settings: Settings) -> KafkaAccessError:
-    """Return the error of a principal without ACLs on TOPIC (refused topic authorization)."""
-    who = settings.kafka_sasl_username or "this client"
+def topic_access_error(topic: str, error: KafkaError) -> KafkaAccessError | None:
+    """Return the one-line error of a refused authorization on TOPIC; None for other errors."""
+    refused = {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED: f"topic {topic!r}",
+        KafkaError.GROUP_AUTHORIZATION_FAILED: "its consumer group",
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: "its transactional id",
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED: "the cluster",
+    }
+    what = refused.get(error.code())
+    if what is None:
+        return None
     return KafkaAccessError(
-        f"not authorized: user {who!r} has no ACL allowing it to use topic {topic!r} "
-        "(TOPIC_AUTHORIZATION_FAILED); ask the cluster's admin for one"
+        f"not authorized: this client's Kafka principal has no ACL allowing it to use {what} "
+        f"({error.name()})"
     )
