@@ -38,6 +38,7 @@ from confluent_kafka.admin import (
 )
 from pydantic import SecretStr
 
+from cli.topic_commands import apply_all
 from consumers.lag import group_lag
 from infra import local
 from infra.broker_security import parse_env_file
@@ -132,6 +133,25 @@ def secured(tmp_path_factory: pytest.TempPathFactory, endpoints: Endpoints) -> I
         local.down(settings)
 
 
+@dataclass(frozen=True)
+class Desk:
+    """A namespace on the secured broker with its topics and the scripted quotes in it."""
+
+    namespace: str
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def desk(secured: Secured, tmp_path_factory: pytest.TempPathFactory) -> Desk:
+    """Apply the topics (as the admin) and produce the quotes with `primestream produce`."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    settings = secured.settings(namespace)
+    apply_all(Clients(settings))
+    quotes = _quotes_csv(tmp_path_factory.mktemp("secured-desk") / "q.csv")
+    _ok(_cli(secured.env(namespace), "produce", "market", "--source", f"csv:{quotes}"))
+    return Desk(namespace, settings)
+
+
 def _cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -167,13 +187,10 @@ def workers() -> Iterator[list[WorkerProcess]]:
 
 
 def test_a_paper_worker_trades_on_the_secured_broker_and_no_secret_leaks(
-    secured: Secured, tmp_path: Path, workers: list[WorkerProcess]
+    secured: Secured, desk: Desk, tmp_path: Path, workers: list[WorkerProcess]
 ) -> None:
-    namespace = f"t{uuid.uuid4().hex[:10]}"
-    env = secured.env(namespace, PRIMESTREAM_TRADING_MODE="paper")
-    settings = secured.settings(namespace)
-    _ok(_cli(env, "topics", "apply"))
-    _ok(_cli(env, "produce", "market", "--source", f"csv:{_quotes_csv(tmp_path / 'q.csv')}"))
+    env = secured.env(desk.namespace, PRIMESTREAM_TRADING_MODE="paper")
+    settings = desk.settings
     config = tmp_path / "trading.toml"
     config.write_text(desk_toml())
     port = _free_port("127.0.0.2")
@@ -264,12 +281,9 @@ def _add_reader(secured: Secured, namespace: str) -> None:
 
 
 def test_a_principal_without_acls_on_orders_is_refused_with_one_clear_line(
-    secured: Secured, tmp_path: Path
+    secured: Secured, desk: Desk
 ) -> None:
-    namespace = f"t{uuid.uuid4().hex[:10]}"
-    admin_env = secured.env(namespace)
-    _ok(_cli(admin_env, "topics", "apply"))
-    _ok(_cli(admin_env, "produce", "market", "--source", f"csv:{_quotes_csv(tmp_path / 'q.csv')}"))
+    namespace = desk.namespace
     _add_reader(secured, namespace)
     reader_env = secured.env(
         namespace,
@@ -294,9 +308,7 @@ def test_a_principal_without_acls_on_orders_is_refused_with_one_clear_line(
     assert f"'{namespace}.orders'" in lines[0]
 
 
-def test_a_wrong_password_fails_with_one_clear_line_not_a_hang(
-    secured: Secured, tmp_path: Path
-) -> None:
+def test_a_wrong_password_fails_with_one_clear_line_not_a_hang(secured: Secured) -> None:
     namespace = f"t{uuid.uuid4().hex[:10]}"
     wrong = "not-the-password-" + uuid.uuid4().hex
     env = secured.env(namespace, PRIMESTREAM_KAFKA_SASL_PASSWORD=wrong)
