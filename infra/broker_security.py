@@ -155,4 +155,3 @@ def ensure_secure_broker(settings: Settings, directory: Path) -> SecureBroker:
     lines += [f"{key}={value}" for key, value in client_env(secure).items()]
     _write_private(env_path, "\n".join(lines) + "\n")
     return secure
-
