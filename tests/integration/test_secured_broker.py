@@ -12,6 +12,7 @@ The paper loop is the scripted path of test_trading.py (BUY 100 filled at 12.01,
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow.parquet as pq
 import pytest
 from confluent_kafka.admin import (
     AclBinding,
@@ -225,6 +227,18 @@ def test_a_paper_worker_trades_on_the_secured_broker_and_no_secret_leaks(
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0)
 
+    # The tools: status (group, lag, the worker's /ready at its bind address), export.
+    group = json.loads(_ok(_cli(env, "status", "--json")))
+    assert [(w["pid"], w["lag"], w["ready"]) for w in group["workers"]] == [
+        (worker.process.pid if worker.process else None, 0, True)
+    ]
+    exported = tmp_path / "fills.parquet"
+    _ok(_cli(env, "export", "fills", "--to", str(exported)))
+    assert pq.read_table(exported).column("side").to_pylist() == ["BUY", "SELL"]
+
+    again = _cli(env, "infra", "up", "--secure")  # already up: says so, and where the env is
+    assert "already running" in _ok(again) + again.stderr
+    assert "client.env" in again.stdout
     status = _ok(_cli(env, "infra", "status"))
     assert "SASL_SSL" in status
     worker.stop()
@@ -232,6 +246,7 @@ def test_a_paper_worker_trades_on_the_secured_broker_and_no_secret_leaks(
     seen = {
         "worker log": worker.tail(10**7),
         "infra status": status,
+        "infra up": again.stdout + again.stderr,
         "state file": (secured.home / "run" / "state.json").read_text(),
         "broker log": (kafka_dir / "kafka.log").read_text(errors="replace"),
         "fills": repr(fills),
