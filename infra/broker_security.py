@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 
+from infra.jvm_service import LOOPBACK
 from infra.settings import Settings
-from infra.tls import BROKER_CN, LocalPki, ensure_local_pki
+from infra.tls import BROKER_CN, LocalPki, ensure_local_pki, write_private
 
 __all__ = [
     "MECHANISM",
@@ -74,7 +74,7 @@ def _jaas(user: str, password: str) -> str:
 
 def secure_properties(secure: SecureBroker, port: int, controller_port: int) -> dict[str, str]:
     """Return the server.properties keys that secure a one-node broker (over the plain ones)."""
-    host = "127.0.0.1"
+    host = LOOPBACK
     pki = secure.pki
     store_password = pki.keystore_password
     return {
@@ -123,13 +123,6 @@ def parse_env_file(text: str) -> dict[str, str]:
     return found
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-
-
 def ensure_secure_broker(settings: Settings, directory: Path) -> SecureBroker:
     """Return the secured broker's PKI and admin credentials in DIRECTORY, made once.
 
@@ -140,7 +133,7 @@ def ensure_secure_broker(settings: Settings, directory: Path) -> SecureBroker:
     env_path = directory / "client.env"
     keystore_secret = directory / "keystore.secret"
     if not keystore_secret.is_file():
-        _write_private(keystore_secret, secrets.token_urlsafe(24))
+        write_private(keystore_secret, secrets.token_urlsafe(24).encode())
     pki = ensure_local_pki(directory, keystore_secret.read_text().strip())
     if env_path.is_file():
         saved = parse_env_file(env_path.read_text())
@@ -153,5 +146,5 @@ def ensure_secure_broker(settings: Settings, directory: Path) -> SecureBroker:
     secure = SecureBroker(pki, user, password, env_path)
     lines = ["# Clients of the local secured broker: set -a; . THIS_FILE; set +a"]
     lines += [f"{key}={value}" for key, value in client_env(secure).items()]
-    _write_private(env_path, "\n".join(lines) + "\n")
+    write_private(env_path, ("\n".join(lines) + "\n").encode())
     return secure

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["BROKER_CN", "LocalPki", "ensure_local_pki"]
+__all__ = ["BROKER_CN", "LocalPki", "ensure_local_pki", "write_private"]
 
 BROKER_CN = "primestream-broker"  # the broker's TLS principal: User:CN=primestream-broker
 _VALID_DAYS = 825
@@ -54,8 +54,8 @@ def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivate
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    # Keys and passwords: readable by this user only, from the first byte on.
+def write_private(path: Path, data: bytes) -> None:
+    """Write DATA to PATH readable by this user only, from the first byte on (keys, passwords)."""
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -117,6 +117,6 @@ def ensure_local_pki(directory: Path, keystore_password: str) -> LocalPki:
         [ca_cert],
         serialization.BestAvailableEncryption(keystore_password.encode()),
     )
-    _write_private(pki.keystore_path, keystore)
+    write_private(pki.keystore_path, keystore)
     pki.ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     return pki
