@@ -147,7 +147,12 @@ def _merge_stats(into: dict[str, PublishStats], topic: str, stats: PublishStats)
 
 
 def _committed(runtime: Clients, topics: list[str]) -> dict[tuple[str, int], int] | None:
-    position = group_position(runtime.endpoints.bootstrap_servers, app_id(runtime.settings), topics)
+    position = group_position(
+        runtime.endpoints.bootstrap_servers,
+        app_id(runtime.settings),
+        topics,
+        settings=runtime.settings,
+    )
     return None if position is None else {tp: c for tp, (c, _end) in position.items()}
 
 
@@ -293,7 +298,10 @@ def _ends_now(runtime: Clients) -> InputEnd:
     topics = [runtime.settings.topic(t) for t in _INPUTS]
     for _attempt in range(20):
         position = group_position(
-            runtime.endpoints.bootstrap_servers, app_id(runtime.settings), topics
+            runtime.endpoints.bootstrap_servers,
+            app_id(runtime.settings),
+            topics,
+            settings=runtime.settings,
         )
         if position is not None:
             return InputEnd({tp: end - 1 for tp, (_, end) in position.items() if end > 0})

@@ -30,11 +30,22 @@ def up(
     tracing: bool = typer.Option(
         False, "--tracing/--no-tracing", help="Also start the tracing backend (Zipkin, UI + API)."
     ),
+    secure: bool = typer.Option(
+        False, "--secure", help="Broker with SASL_SSL (SCRAM-SHA-512), a local CA and ACLs."
+    ),
 ) -> None:
     """Start the local broker (and registry, and tracing backend); idempotent."""
     settings = get_settings()
-    endpoints = local.up(settings, with_registry=registry, with_tracing=tracing, progress=_say)
+    endpoints = local.up(
+        settings, with_registry=registry, with_tracing=tracing, secure=secure, progress=_say
+    )
     console.print(f"[green]kafka[/green]    {endpoints.bootstrap_servers}")
+    if secure:
+        env_file = settings.home / "kafka" / "secure" / "client.env"
+        console.print(
+            f"[dim]clients: set -a; . {env_file}; set +a   (SASL_SSL settings, admin user)[/dim]",
+            highlight=False,
+        )
     registry_url = endpoints.schema_registry_url or "(none: single-object encoding)"
     console.print(f"[green]registry[/green] {registry_url}")
     for service in local.status(settings):
@@ -59,12 +70,18 @@ def down() -> None:
 def status() -> None:
     """Show what runs where."""
     table = Table(title="local infra", header_style="bold cyan")
-    for column in ("service", "state", "version", "address", "pid", "log"):
+    for column in ("service", "state", "version", "address", "security", "pid", "log"):
         table.add_column(column, overflow="fold")
     for s in local.status(get_settings()):
         state = "[green]running[/green]" if s.running else "[red]stopped[/red]"
         table.add_row(
-            s.name, state, s.version or "", s.address or "", str(s.pid or ""), str(s.log_path or "")
+            s.name,
+            state,
+            s.version or "",
+            s.address or "",
+            s.security or "",
+            str(s.pid or ""),
+            str(s.log_path or ""),
         )
     console.print(table)
 

@@ -31,7 +31,9 @@ def _wait_caught_up(runtime: Clients, worker: subprocess.Popen[bytes], timeout: 
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise RuntimeError(f"the worker exited with {worker.returncode}")
-        lag = group_lag(runtime.endpoints.bootstrap_servers, group, topics)
+        lag = group_lag(
+            runtime.endpoints.bootstrap_servers, group, topics, settings=runtime.settings
+        )
         if lag is not None and sum(lag.values()) == 0:
             return
         time.sleep(1.0)

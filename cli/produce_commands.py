@@ -131,7 +131,7 @@ def _serve_metrics(runtime: Clients, topic_name: str, stats: PublishStats) -> Me
         PRODUCER_RECORDS,
         lambda: {(topic_name, outcome): n for outcome, n in stats.outcomes().items()},
     )
-    return serve_metrics(metrics, port)
+    return serve_metrics(metrics, port, runtime.settings.web_host)
 
 
 def _report(stats: PublishStats, topic: str) -> None:

@@ -89,7 +89,7 @@ def status_command(
     group = app_id(settings)
     state = describe_group(AdminClient(admin_config(settings, bootstrap)), group)
     topics = input_topics(state)
-    lag = group_lag(bootstrap, group, topics) if topics else {}
+    lag = group_lag(bootstrap, group, topics, settings=settings) if topics else {}
     run_files = read_run_files(settings.home, group)
     prefix = f"{settings.namespace}." if settings.namespace else ""
     rows = worker_rows(

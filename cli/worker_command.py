@@ -15,11 +15,24 @@ from schemas.clients import Clients
 __all__ = ["worker_command"]
 
 
+def _local_address(host: str) -> str:
+    """Return where a process on this machine reaches a server bound to HOST."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - every interface: loopback is one
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def worker_command(
     strategies: Path = typer.Option(
         None, "--strategies", help="Strategy TOML (default: settings)."
     ),
     web_port: int = typer.Option(None, "--web-port", help="Serve the worker's web views here."),
+    web_host: str = typer.Option(
+        None,
+        "--web-host",
+        help="Address the web views bind to (default: PRIMESTREAM_WEB_HOST, 127.0.0.1; "
+        "0.0.0.0: every interface).",
+    ),
     loglevel: str = typer.Option("warning", "--loglevel", help="debug, info, warning or error."),
 ) -> None:
     """Start a worker; several workers share the consumer group and split the partitions."""
@@ -31,14 +44,16 @@ def worker_command(
 
     runtime = Clients()
     settings = runtime.settings
+    runtime.endpoints  # noqa: B018 - a secured broker must answer now: one clear error, no spin
     if load_trading_config(strategy_config_path(settings, strategies), settings).mode == "live":
         from cli.live_start import require_live_start
 
         require_live_start(runtime)
-    built = build_app(runtime, strategy_config=strategies, web_port=web_port)
+    host = web_host or settings.web_host
+    built = build_app(runtime, strategy_config=strategies, web_port=web_port, web_host=host)
     app = built.app
     worker = Worker(app, loglevel=loglevel, quiet=True)
-    web_url = f"http://127.0.0.1:{web_port}" if web_port else None
+    web_url = f"http://{_local_address(host)}:{web_port}" if web_port else None
     me = WorkerRunFile(
         pid=os.getpid(),
         group=app.conf.id,

@@ -6,30 +6,37 @@ from collections.abc import Iterable
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from infra.clients import consumer_config
+from infra.settings import Settings
+
 __all__ = ["group_lag", "group_position"]
 
 Offsets = dict[tuple[str, int], tuple[int, int]]
 
 
 def group_position(
-    bootstrap_servers: str, group: str, topics: Iterable[str], *, timeout_secs: float = 10.0
+    bootstrap_servers: str,
+    group: str,
+    topics: Iterable[str],
+    *,
+    timeout_secs: float = 10.0,
+    settings: Settings | None = None,
 ) -> Offsets | None:
     """Return {(topic, partition): (committed, end)} of GROUP; None if unknown yet.
 
     A partition the group never committed counts from its first offset. None means the
-    group coordinator could not answer (it is still loading).
+    group coordinator could not answer (it is still loading). SETTINGS, when given, bring
+    the security settings (a secured cluster).
     """
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": group,
-            "enable.auto.commit": False,
-            # read_committed would ask for *stable* offsets (KIP-447), which a transactional
-            # group cannot give while a transaction is open (say, of a worker just killed):
-            # the last committed offsets are what progress means.
-            "isolation.level": "read_uncommitted",
-        }
-    )
+    # read_committed would ask for *stable* offsets (KIP-447), which a transactional
+    # group cannot give while a transaction is open (say, of a worker just killed):
+    # the last committed offsets are what progress means.
+    overrides = {"isolation.level": "read_uncommitted", "enable.partition.eof": False}
+    if settings is not None:
+        config = consumer_config(settings, bootstrap_servers, group, **overrides)
+    else:
+        config = {"bootstrap.servers": bootstrap_servers, "group.id": group, **overrides}
+    consumer = Consumer({**config, "enable.auto.commit": False})
     try:
         partitions = []
         for topic in topics:
@@ -54,10 +61,17 @@ def group_position(
 
 
 def group_lag(
-    bootstrap_servers: str, group: str, topics: Iterable[str], *, timeout_secs: float = 10.0
+    bootstrap_servers: str,
+    group: str,
+    topics: Iterable[str],
+    *,
+    timeout_secs: float = 10.0,
+    settings: Settings | None = None,
 ) -> dict[tuple[str, int], int] | None:
     """Return {(topic, partition): records not yet committed by GROUP}; None if unknown yet."""
-    position = group_position(bootstrap_servers, group, topics, timeout_secs=timeout_secs)
+    position = group_position(
+        bootstrap_servers, group, topics, timeout_secs=timeout_secs, settings=settings
+    )
     if position is None:
         return None
     return {tp: max(0, end - committed) for tp, (committed, end) in position.items()}

@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from consumers.render import Received
+from infra.kafka_access import topic_access_error
 from schemas.exceptions import DecodeError
 
 __all__ = ["TailRequest", "tail"]
@@ -37,6 +38,9 @@ class TailRequest:
 def _start_offsets(consumer: Consumer, request: TailRequest) -> list[TopicPartition]:
     metadata = consumer.list_topics(request.topic, timeout=10)
     topic = metadata.topics.get(request.topic)
+    refused = topic_access_error(request.topic, topic.error) if topic and topic.error else None
+    if refused is not None:
+        raise refused
     if topic is None or topic.error is not None or not topic.partitions:
         raise LookupError(f"topic {request.topic!r} does not exist")
     assignment = []
@@ -100,7 +104,9 @@ def tail(consumer: Consumer, request: TailRequest, decode: Decoder) -> Iterator[
                 if not request.follow and len(at_end) >= len(assignment):
                     return
                 continue
-            raise RuntimeError(f"consume failed: {error}")
+            raise topic_access_error(request.topic, error) or RuntimeError(
+                f"consume failed: {error}"
+            )
         at_end.discard(message.partition() or 0)
         received = _received(message, decode)
         if request.key is not None and received.key != request.key:

@@ -12,11 +12,19 @@ import re
 import secrets
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from infra.broker_security import (
+    SecureBroker,
+    ensure_secure_broker,
+    scram_format_argument,
+    secure_properties,
+)
 from infra.exceptions import BrokerStartError
 from infra.jars import kafka_classpath, kafka_jar_version
 from infra.jvm_service import LOOPBACK, LocalJvmService, Progress
@@ -25,6 +33,7 @@ from infra.settings import Settings
 
 __all__ = [
     "KAFKA_MIN_JAVA",
+    "SECURE_PORT",
     "LocalKafka",
     "new_cluster_id",
     "parse_kafka_version",
@@ -33,16 +42,23 @@ __all__ = [
 ]
 
 KAFKA_MIN_JAVA = 17
+SECURE_PORT = "sasl_ssl"  # ports key of a secured broker's record
 _VERSION_LINE = re.compile(r"Kafka version: (\S+)")
 
 
 def render_server_properties(
-    *, port: int, controller_port: int, data_dir: Path, partitions: int = 4
+    *,
+    port: int,
+    controller_port: int,
+    data_dir: Path,
+    partitions: int = 4,
+    overrides: Mapping[str, str] | None = None,
 ) -> str:
     """Return server.properties for a one-node KRaft cluster listening on loopback only.
 
     Internal topics have one replica and few partitions so the broker starts in seconds;
-    topics are never auto-created (topics are code, see infra/topics.py).
+    topics are never auto-created (topics are code, see infra/topics.py). OVERRIDES
+    replace or add keys (the secured mode's listeners, TLS, SASL and authorizer).
     """
     settings = {
         "process.roles": "broker,controller",
@@ -72,6 +88,7 @@ def render_server_properties(
         "num.recovery.threads.per.data.dir": "1",
         "background.threads": "4",
     }
+    settings.update(overrides or {})
     lines = ["# Written by primestream infra/broker.py on every start; edits are overwritten."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
@@ -115,16 +132,25 @@ def parse_kafka_version(log_text: str) -> str | None:
     return found[-1] if found else None
 
 
-def _probe_client(bootstrap: str) -> AdminClient:
-    return AdminClient(
-        {
-            "bootstrap.servers": bootstrap,
-            # The probe expects refused connections at first: keep librdkafka quiet.
-            "log_level": 0,
-            "reconnect.backoff.ms": 100,
-            "reconnect.backoff.max.ms": 500,
-        }
-    )
+def _probe_client(bootstrap: str, secure: SecureBroker | None = None) -> AdminClient:
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        # The probe expects refused connections at first: keep librdkafka quiet.
+        "log_level": 0,
+        "reconnect.backoff.ms": 100,
+        "reconnect.backoff.max.ms": 500,
+    }
+    if secure is not None:
+        config.update(
+            {
+                "security.protocol": "sasl_ssl",
+                "sasl.mechanisms": "SCRAM-SHA-512",
+                "sasl.username": secure.admin_user,
+                "sasl.password": secure.admin_password.get_secret_value(),
+                "ssl.ca.location": str(secure.pki.ca_path),
+            }
+        )
+    return AdminClient(config)
 
 
 def _metadata_ok(admin: AdminClient) -> bool:
@@ -136,17 +162,24 @@ def _metadata_ok(admin: AdminClient) -> bool:
 
 
 class LocalKafka(LocalJvmService):
-    """Start, probe and stop the local broker of `settings.home`."""
+    """Start, probe and stop the local broker of `settings.home` (SECURE: SASL_SSL + ACLs).
+
+    The secured broker keeps its own storage (`data-secure/`): its admin's SCRAM
+    credential is written when the storage is formatted.
+    """
 
     name = "kafka"
     noun = "Kafka"
     title = "Kafka"
     error = BrokerStartError
 
-    def __init__(self, settings: Settings, *, progress: Progress | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, progress: Progress | None = None, secure: bool = False
+    ) -> None:
         super().__init__(settings, progress=progress)
         self.out_path = self.dir / "kafka.out"
         self.console_path = self.out_path
+        self.secure = secure
 
     def _cluster_id(self) -> str:
         path = self.dir / "cluster.id"
@@ -165,12 +198,18 @@ class LocalKafka(LocalJvmService):
             classpath,
         ]
 
-    def _format(self, java: JavaRuntime, classpath: str, data_dir: Path) -> None:
+    def _format(
+        self, java: JavaRuntime, classpath: str, data_dir: Path, secure: SecureBroker | None
+    ) -> None:
         if (data_dir / "meta.properties").is_file():
             return
         self._say("formatting the broker's storage (first start)…")
         argv = [*self._jvm_base(java, classpath), "kafka.tools.StorageTool", "format"]
         argv += ["-t", self._cluster_id(), "-c", str(self.dir / "server.properties")]
+        if secure is not None:
+            password = secure.admin_password.get_secret_value()
+            scram = scram_format_argument(secure.admin_user, password, os.urandom(32))
+            argv += ["--add-scram", scram]
         done = subprocess.run(  # noqa: S603 - argv built here from trusted paths
             argv, capture_output=True, text=True, timeout=120, check=False
         )
@@ -189,18 +228,23 @@ class LocalKafka(LocalJvmService):
         classpath = os.pathsep.join(str(jar) for jar in jars)
         port = self._claim_port(self._settings.kafka_port, rival="broker")
         controller_port = self._spare_port(port)
-        data_dir = self.dir / "data"
+        secure = ensure_secure_broker(self._settings, self.dir / "secure") if self.secure else None
+        data_dir = self.dir / ("data-secure" if secure else "data")
         data_dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "server.properties").write_text(
+        properties = self.dir / "server.properties"
+        properties.touch(mode=0o600)
+        properties.chmod(0o600)  # the secured broker's holds its key store's password
+        properties.write_text(
             render_server_properties(
                 port=port,
                 controller_port=controller_port,
                 data_dir=data_dir,
                 partitions=self._settings.partitions,
+                overrides=secure_properties(secure, port, controller_port) if secure else None,
             )
         )
         (self.dir / "log4j2.xml").write_text(render_log4j2_config(self.log_path))
-        self._format(java, classpath, data_dir)
+        self._format(java, classpath, data_dir, secure)
         argv = self._jvm_argv(
             java,
             heap_mb=self._settings.kafka_heap_mb,
@@ -213,15 +257,19 @@ class LocalKafka(LocalJvmService):
             ],
         )
         bootstrap = f"{LOOPBACK}:{port}"
-        self._say(f"starting Kafka (Java {java.major}) on {bootstrap}…")
+        mode = " (SASL_SSL, SCRAM-SHA-512, ACLs)" if secure else ""
+        self._say(f"starting Kafka (Java {java.major}) on {bootstrap}{mode}…")
         launch = self._spawn(argv)
-        admin = _probe_client(bootstrap)
+        admin = _probe_client(bootstrap, secure)
         self._wait_ready(launch, bootstrap, lambda: _metadata_ok(admin))
         version = self._running_version(launch.log_offsets[self.log_path])
+        ports = {"kafka": port, "controller": controller_port}
+        if secure:
+            ports[SECURE_PORT] = port  # the state file says which protocol, never a secret
         return self._record(
             launch,
             address=bootstrap,
-            ports={"kafka": port, "controller": controller_port},
+            ports=ports,
             version=version or kafka_jar_version(jars),
         )
 

@@ -1,4 +1,11 @@
-"""librdkafka configuration for every primestream client, in one place."""
+"""librdkafka configuration for every primestream client, in one place.
+
+The typed security settings (`PRIMESTREAM_KAFKA_SECURITY_PROTOCOL`, `..._SASL_*`,
+`..._SSL_CA_LOCATION`) become librdkafka's keys here, so producers, tail/export/replay,
+the worker's consumer, transactional producer, restorer and admin client all connect
+alike; `PRIMESTREAM_KAFKA_EXTRA_CONFIG` comes last and wins. The configs hold the
+password in clear (librdkafka needs it so): they are never logged.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,29 @@ from typing import Any
 
 from infra.settings import Settings
 
-__all__ = ["admin_config", "consumer_config", "producer_config"]
+__all__ = ["admin_config", "consumer_config", "producer_config", "security_config"]
+
+
+def security_config(settings: Settings) -> dict[str, Any]:
+    """Return the librdkafka security keys of SETTINGS (empty for PLAINTEXT)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    config: dict[str, Any] = {"security.protocol": protocol.lower()}
+    if protocol.startswith("SASL_"):
+        config["sasl.mechanisms"] = settings.kafka_sasl_mechanism
+        if settings.kafka_sasl_username is not None:
+            config["sasl.username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            config["sasl.password"] = settings.kafka_sasl_password.get_secret_value()
+    if protocol.endswith("SSL") and settings.kafka_ssl_ca_location is not None:
+        config["ssl.ca.location"] = str(settings.kafka_ssl_ca_location)
+    return config
 
 
 def _base(settings: Settings, bootstrap_servers: str) -> dict[str, Any]:
     config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers}
+    config.update(security_config(settings))
     config.update(settings.kafka_extra_config)
     return config
 

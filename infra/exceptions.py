@@ -6,6 +6,7 @@ __all__ = [
     "BrokerStartError",
     "InfraError",
     "JarResolutionError",
+    "KafkaAccessError",
     "NoBrokerError",
     "PrimestreamError",
     "RegistryStartError",
@@ -39,3 +40,7 @@ class TracingStartError(InfraError):
 
 class NoBrokerError(InfraError):
     """No broker is configured and no local one is running."""
+
+
+class KafkaAccessError(PrimestreamError):
+    """The broker refused this client: wrong credentials, TLS, no answer, or no ACL."""

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from infra.broker import LocalKafka
-from infra.exceptions import NoBrokerError
+from infra.broker import SECURE_PORT, LocalKafka
+from infra.exceptions import BrokerStartError, KafkaAccessError, NoBrokerError
 from infra.process import ServiceRecord, find_marked_pids, marker_args, stop_process
 from infra.registry import LocalRegistry
 from infra.run_files import stop_workers
@@ -65,6 +65,7 @@ class ServiceStatus:
     address: str | None
     version: str | None
     log_path: Path | None
+    security: str | None = None  # kafka: PLAINTEXT or "SASL_SSL (SCRAM-SHA-512, ACLs)"
 
 
 class _Service(Protocol):
@@ -156,6 +157,7 @@ def up(
     *,
     with_registry: bool | None = None,
     with_tracing: bool = False,
+    secure: bool = False,
     progress: Progress | None = None,
 ) -> Endpoints:
     """Start the local broker (and registry, and tracing backend) unless running.
@@ -163,7 +165,8 @@ def up(
     Returns where the broker and registry listen (`status` has the tracing backend's URL).
     Nothing is started for Kafka when `settings.bootstrap_servers` is set, nor a registry
     when `settings.schema_registry_url` is. WITH_REGISTRY defaults to `settings.registry`
-    with no registry URL configured; WITH_TRACING also starts the local Zipkin. Raises
+    with no registry URL configured; WITH_TRACING also starts the local Zipkin; SECURE
+    starts the broker with SASL_SSL and ACLs (`infra.broker_security`). Raises
     BrokerStartError / RegistryStartError / TracingStartError / JarResolutionError; a
     service that did start stays recorded for `down`.
     """
@@ -175,7 +178,13 @@ def up(
         services = _running(load_state(path))
         wanted: dict[str, _Service] = {}
         if settings.bootstrap_servers is None:
-            wanted["kafka"] = LocalKafka(settings, progress=progress)
+            wanted["kafka"] = LocalKafka(settings, progress=progress, secure=secure)
+            running = services.get("kafka")
+            if running is not None and (SECURE_PORT in running.ports) != secure:
+                raise BrokerStartError(
+                    f"a {_security(running)} broker already runs in {settings.home}: "
+                    "`primestream infra down` first"
+                )
         if want_registry:
             wanted["registry"] = LocalRegistry(settings, progress=progress)
         if with_tracing:
@@ -221,6 +230,10 @@ def down(settings: Settings, *, progress: Progress | None = None) -> list[str]:
     return lines
 
 
+def _security(record: ServiceRecord) -> str:
+    return "SASL_SSL (SCRAM-SHA-512, ACLs)" if SECURE_PORT in record.ports else "PLAINTEXT"
+
+
 def tracing_address(settings: Settings) -> str | None:
     """Return the URL of the running local tracing backend of `settings.home`, else None."""
     for service in status(settings):
@@ -248,9 +261,16 @@ def status(settings: Settings) -> list[ServiceStatus]:
     for name in shown:
         record = services.get(name)
         if record is not None and record.is_running():
+            security = _security(record) if name == "kafka" else None
             result.append(
                 ServiceStatus(
-                    name, True, record.pid, record.address, record.version, record.log_path
+                    name,
+                    True,
+                    record.pid,
+                    record.address,
+                    record.version,
+                    record.log_path,
+                    security,
                 )
             )
         else:
@@ -262,7 +282,8 @@ def status(settings: Settings) -> list[ServiceStatus]:
 def resolve_endpoints(settings: Settings) -> Endpoints:
     """Return the configured endpoints, else those of the running local infra.
 
-    Raises NoBrokerError when no bootstrap servers are set and no local broker runs.
+    Raises NoBrokerError when no bootstrap servers are set and no local broker runs, and
+    KafkaAccessError when the local broker is secured and the settings are not.
     The registry is `settings.schema_registry_url`, else the local one if running, else
     None (always None with `settings.registry` off and no URL).
     """
@@ -275,6 +296,12 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
                 "no broker: set PRIMESTREAM_BOOTSTRAP_SERVERS or run `primestream infra up`"
             )
         bootstrap = kafka.address
+        if SECURE_PORT in kafka.ports and not settings.kafka_secured:
+            env_file = settings.home / "kafka" / "secure" / "client.env"
+            raise KafkaAccessError(
+                f"the local broker at {bootstrap} takes SASL_SSL clients only: "
+                f"set -a; . {env_file}; set +a"
+            )
     registry_url = settings.schema_registry_url
     if registry_url is None and settings.registry and "registry" in services:
         registry_url = services["registry"].address

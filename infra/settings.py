@@ -9,9 +9,18 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "choose_namespace", "chosen_namespace", "get_settings"]
+__all__ = [
+    "SaslMechanism",
+    "SecurityProtocol",
+    "Settings",
+    "choose_namespace",
+    "chosen_namespace",
+    "get_settings",
+]
 
 TracingExporter = Literal["none", "console", "otlp", "zipkin"]
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 def _default_home() -> Path:
@@ -57,7 +66,30 @@ class Settings(BaseSettings):
     )
     kafka_extra_config: dict[str, str] = Field(
         default_factory=dict,
-        description="Raw librdkafka settings (JSON) merged into every client, e.g. SASL.",
+        description="Raw librdkafka settings (JSON) merged into every client, over the typed "
+        "security settings below.",
+    )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        description="How every client talks to Kafka: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (with a SASL_* protocol)."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (never printed)."
+    )
+    kafka_ssl_ca_location: Path | None = Field(
+        default=None,
+        description="CA certificate (PEM) that signed the brokers' certificates; unset: the "
+        "system's CAs.",
+    )
+    kafka_connect_timeout_secs: float = Field(
+        default=15.0,
+        gt=0.0,
+        description="How long a command or worker waits for the broker's first answer on a "
+        "secured connection before it fails with the reason.",
     )
 
     # --- the local infra started by `primestream infra up` --------------------------
@@ -195,6 +227,11 @@ class Settings(BaseSettings):
     )
     tracing_heap_mb: int = Field(default=256, description="Local tracing backend JVM heap.")
     service_name: str = Field(default="primestream", description="OpenTelemetry service.name.")
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="Address the workers' web views (/metrics, /health, /ready) and the "
+        "producers' /metrics bind to; 0.0.0.0: every interface.",
+    )
     metrics_port: int | None = Field(
         default=None,
         description="Producers (`primestream produce`) serve GET /metrics on this port while "
@@ -240,6 +277,11 @@ class Settings(BaseSettings):
     etrade_timeout_secs: float = Field(
         default=10.0, gt=0.0, description="Timeout of each E*TRADE HTTP request."
     )
+
+    @property
+    def kafka_secured(self) -> bool:
+        """True when clients authenticate or encrypt (any protocol but PLAINTEXT)."""
+        return self.kafka_security_protocol != "PLAINTEXT"
 
     @property
     def uses_local_broker(self) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from infra.kafka_access import check_access
 from infra.local import Endpoints, resolve_endpoints
 from infra.settings import Settings, get_settings
 from infra.topics import topic_specs
@@ -36,10 +37,15 @@ class Clients:
 
     @cached_property
     def endpoints(self) -> Endpoints:
-        """Where the broker and registry are."""
-        if self.given_endpoints is not None:
-            return self.given_endpoints
-        return resolve_endpoints(self.settings)
+        """Where the broker and registry are.
+
+        On a secured connection the broker must answer first (`infra.kafka_access`): a
+        wrong password or CA is one KafkaAccessError here, not a client retrying forever.
+        """
+        found = self.given_endpoints or resolve_endpoints(self.settings)
+        if self.settings.kafka_secured:
+            check_access(self.settings, found.bootstrap_servers)
+        return found
 
     @cached_property
     def registry(self) -> SchemaRegistryClient | None:

@@ -49,10 +49,12 @@ def build_app(
     *,
     strategy_config: Path | None = None,
     web_port: int | None = None,
+    web_host: str | None = None,
 ) -> Worker:
     """Return the worker with every stage registered, ready for `faust.Worker` to run.
 
     CLIENTS are the command's own (settings, endpoints, registry client): one set per process.
+    The web views bind to WEB_HOST (default `settings.web_host`, loopback) on WEB_PORT.
     """
     settings = clients.settings
     config_path = strategy_config_path(settings, strategy_config)
@@ -73,7 +75,7 @@ def build_app(
         datadir=str(datadir),
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
-        web_bind="127.0.0.1",
+        web_bind=web_host or settings.web_host,
     )
     recovery = RecoveryWatch(settings.recovery_stall_secs)
     runtime = StreamRuntime(app, lambda stages: _loop(ctx, stages, client_id, recovery))

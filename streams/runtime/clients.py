@@ -1,8 +1,9 @@
 """librdkafka settings of a worker's clients: group consumer, transactional producer, restorer.
 
-Each starts from `infra.clients` (bootstrap servers, `PRIMESTREAM_KAFKA_EXTRA_CONFIG` with
-its SASL/TLS settings, idempotence, murmur2 partitioning) and sets what exactly-once
-processing needs. The figures behind the timing settings are in BENCHMARKS.md:
+Each starts from `infra.clients` (bootstrap servers, the security settings
+`PRIMESTREAM_KAFKA_SECURITY_PROTOCOL`, `..._SASL_*`, `..._SSL_CA_LOCATION` and
+`PRIMESTREAM_KAFKA_EXTRA_CONFIG`, idempotence, murmur2 partitioning) and sets what
+exactly-once processing needs. The figures behind the timing settings are in BENCHMARKS.md:
 
 - `retry.backoff.ms` 2 (librdkafka's default is 100): after a commit the coordinator is
   still writing the transaction's markers, and the next transaction's first request is
