@@ -10,6 +10,7 @@ import typer
 from confluent_kafka import Consumer
 
 from cli.context import console, fail
+from consumers.deadletter_render import tail_view
 from consumers.render import Received, record_line, records_table, to_json_line
 from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
@@ -60,8 +61,11 @@ def tail_command(
         )
     )
     batch: list[Received] = []
+    dead_letters = name == runtime.settings.topic("deadletter")
     try:
         for received in tail(consumer, request, decode):
+            if dead_letters:  # the headers say why: show it beside the bytes
+                received = tail_view(received)
             if output == "json":
                 console.print(to_json_line(received), highlight=False, soft_wrap=True)
                 continue
