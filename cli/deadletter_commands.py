@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import typer
 from confluent_kafka import Consumer, KafkaException, Producer
@@ -134,7 +134,6 @@ def _send(producer: Producer, plan: RedrivePlan, marker_topic: str) -> None:
 def _abort(producer: Producer | None) -> None:
     if producer is None:
         return
-    try:
+    # None open, or fenced: the next redrive's init_transactions aborts what is left.
+    with suppress(KafkaException):
         producer.abort_transaction(30)
-    except KafkaException:
-        pass  # none open, or fenced: the next redrive's init aborts what is left

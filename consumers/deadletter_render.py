@@ -61,8 +61,9 @@ def letters_table(
 ) -> Table:
     """Return a rich table of LETTERS; those whose marker key is in REDRIVEN say so."""
     table = Table(title=title, header_style="bold cyan")
-    for name, justify in (("p", "right"), ("offset", "right"), ("time", "left")):
-        table.add_column(name, justify=justify, no_wrap=True)
+    table.add_column("p", justify="right", no_wrap=True)
+    table.add_column("offset", justify="right", no_wrap=True)
+    table.add_column("time", no_wrap=True)
     table.add_column("key", overflow="fold")
     table.add_column("source", overflow="fold")
     table.add_column("error", style="red", no_wrap=True)

@@ -75,7 +75,7 @@ class StoredDeadLetter:
         return next((_text(v) for k, v in self.headers if k == STAGE), "")
 
     def original_headers(self) -> list[tuple[str, bytes]]:
-        """The headers the record carried when it came in (the `deadletter.*` ones dropped)."""
+        """Return the headers it carried when it came in (without the `deadletter.*` ones)."""
         return original_headers(self.headers)
 
 
@@ -87,7 +87,7 @@ class DeadLetterFilter:
     source: str | None = None
 
     def matches(self, dead: StoredDeadLetter) -> bool:
-        """True when DEAD has this filter's reason and source (an unset one matches all)."""
+        """Return whether DEAD has this reason and source (an unset one matches all)."""
         if self.reason is not None and dead.error_type != self.reason:
             return False
         if self.source is None:
