@@ -55,7 +55,7 @@ def open_redrive_producer(settings: Settings, bootstrap_servers: str) -> Produce
         producer_config(
             settings,
             bootstrap_servers,
-            **{"transactional.id": redrive_transactional_id(settings), "linger.ms": 20},
+            **{"transactional.id": redrive_transactional_id(settings)},
         )
     )
     producer.init_transactions(_TIMEOUT_SECS)

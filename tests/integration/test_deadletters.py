@@ -326,11 +326,13 @@ def test_a_redrive_killed_with_sigkill_and_run_again_sends_each_dead_letter_once
         stderr=subprocess.DEVNULL,
     )
     try:
-        # the first markers reach the log (uncommitted or not): the redrive is under way
-        eventually(lambda: _log_end(scope, markers) > 0, timeout=120, interval=0.05)
+        # a chunk is 500 dead letters: past 1,000 records the redrive is well under way
+        eventually(lambda: _log_end(scope, quotes) > 1_000, timeout=120, interval=0.05)
     finally:
         running.send_signal(signal.SIGKILL)
         running.wait(30)
+    assert running.returncode == -signal.SIGKILL
+    assert len(read_raw(scope.runtime, markers)) < _KILL_COUNT  # killed before the end
 
     # The killed transaction (if the kill fell inside one) stays open until the next
     # redrive's init_transactions aborts it.

@@ -161,7 +161,12 @@ def test_json_has_the_same_facts() -> None:
     assert doc["key"] == "AAPL"
     assert doc["source"] == {"topic": "ns.market.quotes", "partition": 1, "offset": 41}
     assert doc["error"] == {"type": "DecodeError", "message": "DecodeError at 1"}
-    assert (doc["stage"], doc["bytes"], doc["hex"], doc["redriven"]) == ("trading", 4, "00626164", False)
+    assert (doc["stage"], doc["bytes"], doc["hex"], doc["redriven"]) == (
+        "trading",
+        4,
+        "00626164",
+        False,
+    )
     assert doc["time"] == "2023-11-14T22:13:20.000+00:00"
 
 
