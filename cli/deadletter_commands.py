@@ -17,6 +17,7 @@ from consumers.deadletters import DeadLetterFilter, RedrivePlan, StoredDeadLette
 from consumers.redrive import open_redrive_producer, redrive
 from infra.clients import consumer_config
 from infra.clock import wall_clock_us
+from infra.topics import topic_specs
 from schemas.clients import Clients
 
 __all__ = ["app"]
@@ -101,7 +102,8 @@ def redrive_command(
         with _reader(runtime) as consumer:
             letters = read_dead_letters(consumer, settings.topic("deadletter"))
             markers = read_markers(consumer, marker_topic)
-        plan = plan_redrive(letters, chosen, markers)
+        routes = {settings.topic(spec.name) for spec in topic_specs(settings)}
+        plan = plan_redrive(letters, chosen, markers, routes)
         if producer is not None and plan.todo:
             _send(producer, plan, marker_topic)
     except (LookupError, KafkaException, RuntimeError, ValueError) as exc:
@@ -114,7 +116,10 @@ def redrive_command(
     if not plan.todo and not plan.already:
         err_console.print(f"no dead letters match; {_reasons_note(letters)}", highlight=False)
     if plan.unroutable:
-        err_console.print(f"{len(plan.unroutable)} without a source topic were left", style="red")
+        err_console.print(
+            f"{len(plan.unroutable)} left: no source topic of this namespace in their headers",
+            style="red",
+        )
 
 
 def _send(producer: Producer, plan: RedrivePlan, marker_topic: str) -> None:

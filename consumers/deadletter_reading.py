@@ -45,7 +45,7 @@ def read_markers(consumer: Consumer, topic: str) -> dict[bytes, int]:
         marker = decode_marker(message.key(), message.value())
         if marker is not None:
             markers[marker[0]] = marker[1]
-        elif message.key():
+        elif message.key() and message.value() is None:
             markers.pop(message.key() or b"", None)  # a tombstone withdraws the claim
     return markers
 

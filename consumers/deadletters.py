@@ -12,7 +12,7 @@ created again reuses offsets, and its new dead letters must not pass for redrive
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from streams.deadletter import STAGE, DeadLetter, original_headers
@@ -130,7 +130,7 @@ class RedrivePlan:
 
     todo: list[StoredDeadLetter]
     already: list[StoredDeadLetter]  # redriven before: a marker names them
-    unroutable: list[StoredDeadLetter]  # no source coordinates: nowhere to send them
+    unroutable: list[StoredDeadLetter]  # no source, or one outside the namespace
 
     def summary(self) -> list[tuple[str, str, int, int]]:
         """Return (error type, source topic, to send, already redriven) rows, sorted."""
@@ -146,16 +146,19 @@ def plan_redrive(
     letters: Sequence[StoredDeadLetter],
     chosen: DeadLetterFilter,
     markers: Mapping[bytes, int],
+    routes: Collection[str] | None = None,
 ) -> RedrivePlan:
     """Return which of LETTERS matching CHOSEN to send back, given the MARKERS already written.
 
-    MARKERS maps a marker key to the timestamp of the dead letter it was written for. The
-    records to send are ordered by source topic, partition and offset, so each source
+    MARKERS maps a marker key to the timestamp of the dead letter it was written for.
+    ROUTES, when given, are the only source topics a record may go back to (the
+    namespace's own: a dead letter copied from elsewhere must not write into live topics).
+    The records to send are ordered by source topic, partition and offset, so each source
     partition gets them back in the order it first had them.
     """
     todo, already, unroutable = [], [], []
     for dead in chosen.select(letters):
-        if dead.letter is None:
+        if dead.letter is None or (routes is not None and dead.letter.source_topic not in routes):
             unroutable.append(dead)
         elif markers.get(dead.marker_key) == dead.timestamp_ms:
             already.append(dead)

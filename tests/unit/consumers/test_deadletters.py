@@ -135,6 +135,44 @@ def test_a_marker_for_an_older_dead_letter_at_the_same_offset_does_not_count() -
     assert plan.todo == [new]
 
 
+def test_a_dead_letter_from_outside_the_namespace_is_not_sent_back() -> None:
+    ours, copied = _stored(1), _stored(2, source="market.quotes")  # a live topic
+
+    plan = plan_redrive([ours, copied], DeadLetterFilter(), {}, routes={"ns.market.quotes"})
+
+    assert (plan.todo, plan.unroutable) == ([ours], [copied])
+
+
+def test_the_public_surface_is_pinned() -> None:
+    import consumers.deadletter_reading
+    import consumers.deadletter_render
+    import consumers.deadletters
+    import consumers.redrive
+
+    surfaces = {
+        consumers.deadletters: {
+            "DeadLetterFilter",
+            "RedrivePlan",
+            "StoredDeadLetter",
+            "decode_marker",
+            "encode_marker",
+            "plan_redrive",
+        },
+        consumers.deadletter_render: {
+            "letter_doc",
+            "letter_json",
+            "letters_table",
+            "redrive_table",
+            "tail_view",
+        },
+        consumers.deadletter_reading: {"read_dead_letters", "read_markers"},
+        consumers.redrive: {"open_redrive_producer", "redrive", "redrive_transactional_id"},
+    }
+    for module, names in surfaces.items():
+        assert set(module.__all__) == names, module.__name__
+        assert all(hasattr(module, name) for name in names)
+
+
 def _text(renderable: object) -> str:
     console = Console(width=250, record=True)
     console.print(renderable)
@@ -200,3 +238,15 @@ def test_tail_shows_a_dead_letters_reason_and_source_beside_its_bytes() -> None:
         "bytes": 4,
         "hex": "00626164",
     }
+
+
+def test_every_redrive_of_a_namespace_shares_one_transactional_id() -> None:
+    from consumers.redrive import redrive_transactional_id
+    from infra.settings import Settings
+
+    def of(namespace: str) -> str:
+        return redrive_transactional_id(Settings(_env_file=None, namespace=namespace))  # type: ignore[call-arg]
+
+    assert of("") == "primestream-deadletter-redrive"
+    assert of("bt1") == "primestream-bt1-deadletter-redrive"
+    assert of("bt1") != of("bt2")
