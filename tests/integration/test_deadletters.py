@@ -13,6 +13,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -108,7 +109,7 @@ def refused(
     return Refused(scope, sent)
 
 
-def _listed(scope: Scope, *args: str) -> list[dict[str, object]]:
+def _listed(scope: Scope, *args: str) -> list[dict[str, Any]]:
     done = scope.cli("deadletter", "list", "-o", "json", *args)
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
@@ -122,16 +123,16 @@ def test_list_shows_each_dead_letter_with_its_key_source_reason_and_time(
 ) -> None:
     listed = _listed(refused.scope)
 
-    got = sorted((d["error"]["type"], d["key"], json.dumps(d["source"])) for d in listed)  # type: ignore[index]
+    got = sorted((d["error"]["type"], d["key"], json.dumps(d["source"])) for d in listed)
     expected = sorted(
         (reason, s.key.decode(), json.dumps(_source(s)))
         for reason, sents in refused.sent.items()
         for s in sents
     )
     assert got == expected
-    mismatch = next(d for d in listed if d["error"]["type"] == "KeyMismatch")  # type: ignore[index]
-    assert "does not match symbol 'AAPL'" in mismatch["error"]["message"]  # type: ignore[index]
-    assert all(d["time"].startswith("20") and d["stage"] and not d["redriven"] for d in listed)  # type: ignore[union-attr]
+    mismatch = next(d for d in listed if d["error"]["type"] == "KeyMismatch")
+    assert "does not match symbol 'AAPL'" in mismatch["error"]["message"]
+    assert all(d["time"].startswith("20") and d["stage"] and not d["redriven"] for d in listed)
 
     table = refused.scope.cli("deadletter", "list").stdout
     assert "KeyMismatch" in table
@@ -153,7 +154,7 @@ def test_list_filters_by_reason_and_source(
 ) -> None:
     listed = _listed(refused.scope, *args)
 
-    got = sorted((d["error"]["type"], d["source"]["partition"]) for d in listed)  # type: ignore[index]
+    got = sorted((d["error"]["type"], d["source"]["partition"]) for d in listed)
     assert got == expected
 
 
@@ -203,6 +204,7 @@ def test_redrive_sends_the_original_records_back_once_and_a_dry_run_sends_nothin
     dry = scope.cli("deadletter", *chosen, "--dry-run")
 
     assert "dry run" in dry.stdout
+    assert _summary_total(dry.stdout) == ["2", "0"]  # to redrive, already redriven
     assert _ends(scope, topics) == before
 
     first = scope.cli("deadletter", *chosen)
