@@ -22,7 +22,9 @@ from schemas.clients import Clients
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Dead letters: list them by reason or source, send them back.")
+app = typer.Typer(
+    help="Dead letters: list them by reason or source, send them back.", no_args_is_help=True
+)
 
 _REASON = typer.Option(None, "--reason", help="Only this error type (e.g. DecodeError).")
 _SOURCE = typer.Option(None, "--source", help="Only dead letters from this topic.")
