@@ -37,7 +37,7 @@ from tests.kit.worker import CLI, WorkerProcess
 pytestmark = pytest.mark.integration
 
 # Dead letters for the kill -9 test: enough that the redrive is still sending when killed.
-_KILL_COUNT = 10_000
+_KILL_COUNT = 5_000
 
 
 @dataclass(frozen=True)
