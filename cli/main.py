@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from cli import (
     backtest_command,
+    deadletter_commands,
     demo_command,
     export_command,
     infra_commands,
@@ -69,6 +70,7 @@ app.add_typer(produce_commands.app, name="produce")
 app.add_typer(risk_commands.app, name="risk")
 app.add_typer(namespace_commands.app, name="namespaces")
 app.add_typer(perf_command.app, name="perf")
+app.add_typer(deadletter_commands.app, name="deadletter")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)

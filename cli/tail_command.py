@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import typer
 from confluent_kafka import Consumer
 
 from cli.context import console, fail
+from consumers.deadletter_render import tail_view
 from consumers.render import Received, record_line, records_table, to_json_line
 from consumers.tail import TailRequest, tail
 from infra.clients import consumer_config
@@ -19,9 +20,20 @@ __all__ = ["tail_command"]
 
 _TABLE_BATCH = 50
 
+Decoder = Callable[[bytes], Mapping[str, Any] | None]
+
 
 def _raw(data: bytes) -> Mapping[str, Any]:
     return {"bytes": len(data), "hex": data[:48].hex()}
+
+
+def _records(
+    runtime: Clients, consumer: Consumer, request: TailRequest, decode: Decoder
+) -> Iterator[Received]:
+    records = tail(consumer, request, decode)
+    if request.topic == runtime.settings.topic("deadletter"):
+        return map(tail_view, records)  # the headers say why: show it beside the bytes
+    return records
 
 
 def tail_command(
@@ -61,7 +73,7 @@ def tail_command(
     )
     batch: list[Received] = []
     try:
-        for received in tail(consumer, request, decode):
+        for received in _records(runtime, consumer, request, decode):
             if output == "json":
                 console.print(to_json_line(received), highlight=False, soft_wrap=True)
                 continue

@@ -53,7 +53,7 @@ class TopicSpec:
         }
 
 
-_UNKEYED = frozenset({"risk.control", "venue.poll"})
+_UNKEYED = frozenset({"risk.control", "venue.poll", "deadletter.redriven"})
 
 # name, record, cleanup, retention, doc
 _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
@@ -70,6 +70,10 @@ _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
     ("risk.control", "RiskControl", "delete", 52 * _WEEK_MS, "kill switch trip/reset"),
     ("venue.poll", "VenuePoll", "delete", _DAY_MS, "live mode: ask the venue for news of orders"),
     ("deadletter", None, "delete", 4 * _WEEK_MS, "rejected raw records, reason in headers"),
+    # One marker per dead letter sent back (key: its deadletter partition/offset). Kept
+    # twice as long as the dead letters, so a marker always outlives the letter it names
+    # (a marker gone first would let a redrive send its letter again).
+    ("deadletter.redriven", None, "compact,delete", 8 * _WEEK_MS, "redriven dead letters"),
 )
 
 

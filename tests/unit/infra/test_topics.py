@@ -10,7 +10,11 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
     specs = topic_specs(_settings(partitions=6))
 
     assert {s.partitions for s in specs} == {6}
-    assert [s.name for s in specs if not s.keyed_by_symbol] == ["risk.control", "venue.poll"]
+    assert [s.name for s in specs if not s.keyed_by_symbol] == [
+        "risk.control",
+        "venue.poll",
+        "deadletter.redriven",
+    ]
     names = {s.name for s in specs}
     assert {
         "market.quotes",
@@ -26,6 +30,7 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
         "risk.control",
         "venue.poll",
         "deadletter",
+        "deadletter.redriven",
     } == names
 
 
@@ -35,6 +40,15 @@ def test_positions_is_compacted_and_fills_are_kept_forever() -> None:
     assert specs["positions"].cleanup_policy == "compact"
     assert specs["fills"].retention_ms == -1
     assert specs["deadletter"].record is None
+
+
+def test_a_redrive_marker_outlives_the_dead_letter_it_names() -> None:
+    specs = {s.name: s for s in topic_specs(_settings())}
+    markers, letters = specs["deadletter.redriven"], specs["deadletter"]
+
+    # a marker deleted before its dead letter would let a second redrive send it again
+    assert markers.cleanup_policy == "compact,delete"
+    assert markers.retention_ms >= 2 * letters.retention_ms > 0
 
 
 def test_plan_creates_missing_topics_inside_the_namespace() -> None:
