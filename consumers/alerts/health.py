@@ -50,6 +50,8 @@ class HealthWatch:
         )
 
     def _readiness(self, row: WorkerRow, seen: _Seen, now_us: int) -> Notice | None:
+        if row.ready is None:  # not asked, or no answer: what we knew still stands
+            return None
         before, seen.ready = seen.ready, row.ready
         if row.ready is False and before is not False:
             failed = ", ".join(row.failed) or "unknown"
