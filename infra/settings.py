@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         description="Live mode: how often each worker asks the venue about the orders of "
         "its partitions (one venue.poll record per partition).",
     )
+    web_bind: str = Field(
+        default="127.0.0.1",
+        description="Address a worker's web views (--web-port: /metrics, /ready) listen on; "
+        "0.0.0.0 in a container or wherever Prometheus scrapes from another host.",
+    )
     recovery_stall_secs: float = Field(
         default=120.0,
         gt=0.0,

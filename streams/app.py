@@ -73,7 +73,7 @@ def build_app(
         datadir=str(datadir),
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
-        web_bind="127.0.0.1",
+        web_bind=settings.web_bind,
     )
     recovery = RecoveryWatch(settings.recovery_stall_secs)
     runtime = StreamRuntime(app, lambda stages: _loop(ctx, stages, client_id, recovery))

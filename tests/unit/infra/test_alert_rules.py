@@ -82,7 +82,8 @@ def test_the_rules_file_has_alerts_with_severity_and_text() -> None:
     for rule in rules:
         assert rule["alert"].startswith("Primestream"), rule
         assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
-        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+        assert rule["annotations"]["summary"]
+        assert rule["annotations"]["description"]
 
 
 def test_every_series_a_rule_reads_is_exported() -> None:

@@ -57,7 +57,7 @@ def test_an_alert_only_order_names_the_order_and_keys_on_its_signal() -> None:
             _control("KILL", "daily loss: realized loss today 12.00", "risk/1"),
             "daily_loss_trip",
             "critical",
-        ),  # fmt: skip
+        ),
         (_control("RESET", "reset by operator", "operator:ana"), "kill_switch_reset", "warning"),
     ],
 )
@@ -77,7 +77,9 @@ def test_a_broadcast_kill_has_one_key_for_every_partition_and_a_later_one_anothe
     again = notice_of("risk.control", _control("KILL", "x", "operator:ana"))
     later = notice_of("risk.control", {**_control("KILL", "x", "operator:ana"), "ts_event_us": 8})
 
-    assert first is not None and again is not None and later is not None
+    assert first is not None
+    assert again is not None
+    assert later is not None
     assert first.key == again.key != later.key
 
 
@@ -88,7 +90,8 @@ def test_venue_rejections_are_news_and_an_expired_token_is_named() -> None:
         _event("REJECTED", "the E*TRADE access token expired at midnight US Eastern: ..."),
     )
 
-    assert rejected is not None and expired is not None
+    assert rejected is not None
+    assert expired is not None
     assert (rejected.kind, rejected.severity) == ("venue_rejection", "warning")
     assert "insufficient buying power" in rejected.text
     assert (expired.kind, expired.severity) == ("etrade_token_expired", "critical")
