@@ -202,8 +202,9 @@ class Settings(BaseSettings):
     service_name: str = Field(default="primestream", description="OpenTelemetry service.name.")
     metrics_port: int | None = Field(
         default=None,
-        description="Producers (`primestream produce`) serve GET /metrics on this port while "
-        "they run; unset: off. Workers serve it on their --web-port.",
+        description="Producers (`primestream produce`) and the alert dispatcher "
+        "(`primestream alerts run`) serve GET /metrics on this port while they run; unset: "
+        "off. Workers serve it on their --web-port.",
     )
 
     # --- alerts (`primestream alerts run`) ---------------------------------------------
