@@ -74,6 +74,7 @@ class AlertDispatcher:
         self._logical = {settings.topic(name): name for name in SOURCE_TOPICS}
         self._decoders: dict[str, Callable[[bytes], Any]] = {}
         self._consumer: Consumer | None = None
+        self._admin: Any = None  # made at the first health check, kept for the next ones
         self._stop = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -198,9 +199,10 @@ class AlertDispatcher:
 
         settings = self.runtime.settings
         bootstrap = self.runtime.endpoints.bootstrap_servers
+        if self._admin is None:
+            self._admin = AdminClient(admin_config(settings, bootstrap))
         try:
-            admin = AdminClient(admin_config(settings, bootstrap))
-            state = describe_group(admin, self.workers_group)
+            state = describe_group(self._admin, self.workers_group)
             topics = input_topics(state)
             lag = group_lag(bootstrap, self.workers_group, topics) if topics else {}
             run_files = read_run_files(settings.home, self.workers_group)
