@@ -1,8 +1,9 @@
 """Alerts reach a person's webhook from a real broker: alert-only orders, kill switch, health.
 
-A real `primestream alerts run` reads the namespace's topics and posts to a real local
-HTTP receiver that is down at first: the alert-only worker still writes every alert
-(nothing waits for the webhook), and once the receiver is up the alerts arrive.
+A real `primestream alerts run` reads the namespace's topics and posts to two real local
+HTTP receivers: one refuses every post (each alert is counted as failed there, and the
+dispatcher goes on), the other is down at first: the alert-only worker still writes every
+alert (nothing waits for the webhook), and once the receiver is up the alerts arrive.
 """
 
 from __future__ import annotations
@@ -88,8 +89,20 @@ def _delivered(metrics_port: int) -> dict[str, float]:
     return counts
 
 
+@pytest.fixture
+def refusing() -> Iterator[WebhookReceiver]:
+    hook = WebhookReceiver(free_port(), statuses=(404,) * 1000)  # a wrong URL, for ever
+    hook.start()
+    yield hook
+    hook.stop()
+
+
 def test_alert_only_orders_kill_switch_and_worker_health_reach_the_webhook(
-    scope: Scope, tmp_path: Path, receiver: WebhookReceiver, processes: list[Any]
+    scope: Scope,
+    tmp_path: Path,
+    receiver: WebhookReceiver,
+    refusing: WebhookReceiver,
+    processes: list[Any],
 ) -> None:
     config = tmp_path / "trading.toml"
     config.write_text(desk_toml(mode="alert-only"))
@@ -101,7 +114,8 @@ def test_alert_only_orders_kill_switch_and_worker_health_reach_the_webhook(
     metrics_port = free_port()
     env = {
         **scope.env,
-        "PRIMESTREAM_ALERT_WEBHOOK_URLS": json.dumps([f"json:{receiver.url}"]),
+        # The refusing webhook comes first: each alert fails there, and still goes on.
+        "PRIMESTREAM_ALERT_WEBHOOK_URLS": json.dumps([refusing.url, f"json:{receiver.url}"]),
         "PRIMESTREAM_ALERT_START": "earliest",
         "PRIMESTREAM_ALERT_MAX_ATTEMPTS": "0",  # until delivered
         "PRIMESTREAM_ALERT_BACKOFF_SECS": "0.2",
@@ -156,6 +170,8 @@ def test_alert_only_orders_kill_switch_and_worker_health_reach_the_webhook(
     left = eventually(lambda: _of_kind(receiver, "worker_left"), 60, message="worker left")
     assert left[0]["fields"]["group"] == app_id(scope.settings)
 
-    delivered = _delivered(metrics_port)
-    assert delivered['kind="alert_only_order",outcome="delivered"'] == 2.0
-    assert delivered['kind="kill_switch_tripped",outcome="delivered"'] == 1.0
+    counted = _delivered(metrics_port)
+    assert counted['kind="alert_only_order",outcome="delivered"'] == 2.0
+    assert counted['kind="alert_only_order",outcome="failed"'] == 2.0  # the refusing one
+    assert counted['kind="kill_switch_tripped",outcome="delivered"'] == 1.0
+    assert dispatcher.process.poll() is None, dispatcher.tail()
