@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from consumers.alerts.delivery import Outcome, RetryPolicy, WebhookSink, deliver
 from consumers.alerts.health import HealthWatch
@@ -120,7 +120,12 @@ class AlertDispatcher:
         fresh = notice is not None and self._recent.first_time(notice.key)
         if fresh and notice is not None and self.tell(notice) == "interrupted":
             return False
-        consumer.commit(message=message, asynchronous=False)
+        try:
+            # After a notice, wait for the commit; a record that told nothing (a FILLED
+            # event, a repeated broadcast) costs nothing to read again, so it need not.
+            consumer.commit(message=message, asynchronous=not fresh)
+        except KafkaException as err:  # a rebalance under way: read again, told again
+            log.warning("alert consumer: commit failed, may tell again: %s", err)
         return True
 
     def _notice(self, message: Message) -> Notice | None:
