@@ -170,3 +170,17 @@ def test_prometheus_scrapes_the_jobs_the_rules_name(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_dependency_is_a_service_and_the_workers_wait_for_the_topics() -> None:
+    services = _compose()["services"]
+
+    for name, service in services.items():
+        needs = service.get("depends_on") or {}
+        assert name not in needs, name
+        assert set(needs) <= set(services), name
+    for name in ("worker", "alerts"):
+        assert services[name]["depends_on"]["topics"] == {
+            "condition": "service_completed_successfully"
+        }
+    assert services["topics"]["command"] == ["topics", "apply"]
