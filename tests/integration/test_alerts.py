@@ -89,6 +89,29 @@ def _delivered(metrics_port: int) -> dict[str, float]:
     return counts
 
 
+def _quotes(tmp_path: Path) -> Path:
+    """Write the scripted ACME path (BUY on quote 3, SELL on quote 5) as a quotes CSV."""
+    quotes = tmp_path / "acme.csv"
+    rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
+    for i, mid in enumerate(SCRIPTED_MIDS):
+        rows.append(f"ACME,2024-01-02T14:30:{i:02d}Z,{mid - 0.01:.2f},{mid + 0.01:.2f},1000,1000")
+    quotes.write_text("\n".join(rows) + "\n")
+    return quotes
+
+
+def _dispatcher_env(scope: Scope, urls: list[str], metrics_port: int) -> dict[str, str]:
+    return {
+        **scope.env,
+        "PRIMESTREAM_ALERT_WEBHOOK_URLS": json.dumps(urls),
+        "PRIMESTREAM_ALERT_START": "earliest",
+        "PRIMESTREAM_ALERT_MAX_ATTEMPTS": "0",  # until delivered
+        "PRIMESTREAM_ALERT_BACKOFF_SECS": "0.2",
+        "PRIMESTREAM_ALERT_BACKOFF_MAX_SECS": "0.5",
+        "PRIMESTREAM_ALERT_CHECK_SECS": "1",
+        "PRIMESTREAM_METRICS_PORT": str(metrics_port),
+    }
+
+
 @pytest.fixture
 def refusing() -> Iterator[WebhookReceiver]:
     hook = WebhookReceiver(free_port(), statuses=(404,) * 1000)  # a wrong URL, for ever
@@ -106,23 +129,10 @@ def test_alert_only_orders_kill_switch_and_worker_health_reach_the_webhook(
 ) -> None:
     config = tmp_path / "trading.toml"
     config.write_text(desk_toml(mode="alert-only"))
-    quotes = tmp_path / "acme.csv"
-    rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
-    for i, mid in enumerate(SCRIPTED_MIDS):
-        rows.append(f"ACME,2024-01-02T14:30:{i:02d}Z,{mid - 0.01:.2f},{mid + 0.01:.2f},1000,1000")
-    quotes.write_text("\n".join(rows) + "\n")
+    quotes = _quotes(tmp_path)
     metrics_port = free_port()
-    env = {
-        **scope.env,
-        # The refusing webhook comes first: each alert fails there, and still goes on.
-        "PRIMESTREAM_ALERT_WEBHOOK_URLS": json.dumps([refusing.url, f"json:{receiver.url}"]),
-        "PRIMESTREAM_ALERT_START": "earliest",
-        "PRIMESTREAM_ALERT_MAX_ATTEMPTS": "0",  # until delivered
-        "PRIMESTREAM_ALERT_BACKOFF_SECS": "0.2",
-        "PRIMESTREAM_ALERT_BACKOFF_MAX_SECS": "0.5",
-        "PRIMESTREAM_ALERT_CHECK_SECS": "1",
-        "PRIMESTREAM_METRICS_PORT": str(metrics_port),
-    }
+    # The refusing webhook comes first: each alert fails there, and still goes on.
+    env = _dispatcher_env(scope, [refusing.url, f"json:{receiver.url}"], metrics_port)
     dispatcher = _Dispatcher(env, tmp_path / "alerts.log")
     processes.append(dispatcher)
     scope.cli("produce", "market", "--source", f"csv:{quotes}")
@@ -175,3 +185,41 @@ def test_alert_only_orders_kill_switch_and_worker_health_reach_the_webhook(
     assert counted['kind="alert_only_order",outcome="failed"'] == 2.0  # the refusing one
     assert counted['kind="kill_switch_tripped",outcome="delivered"'] == 1.0
     assert dispatcher.process.poll() is None, dispatcher.tail()
+
+
+def test_a_daily_loss_trip_in_paper_mode_reaches_the_webhook_once(
+    scope: Scope, tmp_path: Path, receiver: WebhookReceiver, processes: list[Any]
+) -> None:
+    # The path loses 402.00 (+ 3.00 fees) on the SELL fill (tests/integration/test_trading.py);
+    # the limit is 100.00, 50.00 per partition of 2: the fill's partition trips every one.
+    config = tmp_path / "trading.toml"
+    config.write_text(
+        desk_toml(mode="paper").replace(
+            "allow_short = true\n", "allow_short = true\nmax_daily_loss = 100.0\n"
+        )
+    )
+    receiver.start()
+    dispatcher = _Dispatcher(
+        _dispatcher_env(scope, [f"json:{receiver.url}"], free_port()), tmp_path / "alerts.log"
+    )
+    processes.append(dispatcher)
+    scope.cli("produce", "market", "--source", f"csv:{_quotes(tmp_path)}")
+    worker = WorkerProcess(
+        {**scope.env, "PRIMESTREAM_TRADING_MODE": "paper"},
+        ["--strategies", str(config)],
+        tmp_path / "worker.log",
+    )
+    processes.append(worker)
+    worker.start()
+
+    trips = eventually(lambda: _of_kind(receiver, "daily_loss_trip"), 120, message="trip")
+
+    assert trips[0]["severity"] == "critical"
+    assert trips[0]["fields"]["reason"] == (  # 402.00 gross + 3.00 fees, as the gate counts
+        "daily loss: realized loss today 405.00 exceeds the limit 50.00"
+    )
+    assert trips[0]["fields"]["source"].startswith("risk/")
+    assert _of_kind(receiver, "alert_only_order") == []  # paper mode sends orders, not alerts
+    scope.cli("risk", "reset")
+    eventually(lambda: _of_kind(receiver, "kill_switch_reset"), 60, message="reset")
+    assert len(_of_kind(receiver, "daily_loss_trip")) == 1  # one KILL per partition: one notice
