@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup browser demo test unit integration bench lint reliability clean
+.PHONY: setup browser promtool demo test unit integration bench lint reliability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,18 @@ browser:
 		($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null) || \
 		echo "chromium could not be installed: the report rendering test will say so"
 
+# promtool (Debian's prometheus package), for the test that checks infra/grafana/alerts.rules.yml.
+promtool:
+	@command -v promtool >/dev/null || \
+		$(SUDO) apt-get install -y -q --no-install-recommends prometheus >/dev/null || \
+		($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q --no-install-recommends prometheus >/dev/null) || \
+		echo "promtool could not be installed: the alerting rules tests will say so"
+
 # DEMO_ARGS, e.g. "--quotes 5000 --stop": what the README test passes for a shorter demo.
 demo: setup
 	$(BIN)/primestream demo $(DEMO_ARGS)
 
-test: setup browser lint
+test: setup browser promtool lint
 	$(BIN)/pytest tests/unit tests/integration
 
 unit: $(STAMP)

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from cli import (
+    alerts_command,
     backtest_command,
     deadletter_commands,
     demo_command,
@@ -71,6 +72,7 @@ app.add_typer(risk_commands.app, name="risk")
 app.add_typer(namespace_commands.app, name="namespaces")
 app.add_typer(perf_command.app, name="perf")
 app.add_typer(deadletter_commands.app, name="deadletter")
+app.add_typer(alerts_command.app, name="alerts")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)

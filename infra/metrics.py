@@ -36,6 +36,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 __all__ = [
+    "ALERT_DELIVERIES",
     "CONSUMER_LAG",
     "CONTENT_TYPE",
     "DEADLETTERS",
@@ -162,6 +163,14 @@ PRODUCER_RECORDS = InstrumentSpec(
     "or failed (not delivered).",
     ("topic", "outcome"),
 )
+ALERT_DELIVERIES = InstrumentSpec(
+    "primestream_alert_deliveries",
+    "counter",
+    "{delivery}",
+    "Alerts the alert dispatcher posted to a webhook, by kind and outcome: delivered or "
+    "failed (after its retries).",
+    ("kind", "outcome"),
+)
 INSTRUMENTS: tuple[InstrumentSpec, ...] = (
     RECORDS_IN,
     RECORDS_OUT,
@@ -173,6 +182,7 @@ INSTRUMENTS: tuple[InstrumentSpec, ...] = (
     ORDERS,
     FILLS,
     PRODUCER_RECORDS,
+    ALERT_DELIVERIES,
 )
 """Every instrument; the Grafana dashboard may query only their series."""
 

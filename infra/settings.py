@@ -234,8 +234,51 @@ class Settings(BaseSettings):
     )
     metrics_port: int | None = Field(
         default=None,
-        description="Producers (`primestream produce`) serve GET /metrics on this port while "
-        "they run; unset: off. Workers serve it on their --web-port.",
+        description="Producers (`primestream produce`) and the alert dispatcher "
+        "(`primestream alerts run`) serve GET /metrics on this port while they run; unset: "
+        "off. Workers serve it on their --web-port.",
+    )
+
+    # --- alerts (`primestream alerts run`) ---------------------------------------------
+    alert_webhook_urls: list[str] = Field(
+        default_factory=list,
+        description="Webhooks the alert dispatcher posts to (JSON list); an entry may start "
+        "with `slack:`, `discord:` or `json:` to pick its payload format.",
+    )
+    alert_format: Literal["slack", "discord", "json"] = Field(
+        default="json",
+        description="Payload of webhooks without a format prefix: slack {text}, discord "
+        "{content}, json (every field).",
+    )
+    alert_lag_threshold: int = Field(
+        default=10_000,
+        ge=0,
+        description="A worker whose input lag (records) passes this is reported as lagging.",
+    )
+    alert_check_secs: float = Field(
+        default=15.0,
+        gt=0.0,
+        description="How often the dispatcher checks the workers' readiness and lag.",
+    )
+    alert_max_attempts: int = Field(
+        default=8,
+        ge=0,
+        description="Deliveries tried per alert and webhook before it counts as failed "
+        "(0: retry until delivered).",
+    )
+    alert_backoff_secs: float = Field(
+        default=1.0, gt=0.0, description="Wait before the first retry; doubles each retry."
+    )
+    alert_backoff_max_secs: float = Field(
+        default=30.0, gt=0.0, description="Longest wait between two retries."
+    )
+    alert_timeout_secs: float = Field(
+        default=5.0, gt=0.0, description="Timeout of one webhook request."
+    )
+    alert_start: Literal["latest", "earliest"] = Field(
+        default="latest",
+        description="Where a dispatcher whose group has no committed offsets starts reading "
+        "(latest: no flood of old alerts on first start).",
     )
 
     # --- producers ------------------------------------------------------------------

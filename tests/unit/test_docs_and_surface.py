@@ -96,6 +96,7 @@ PUBLIC = {
     },
     "consumers.tail": {"TailRequest", "tail"},
     "infra.metrics": {
+        "ALERT_DELIVERIES",
         "CONSUMER_LAG",
         "CONTENT_TYPE",
         "DEADLETTERS",
