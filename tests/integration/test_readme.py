@@ -36,6 +36,11 @@ _EXPECTED = [
     ("curl -s http://127.0.0.1:6067/metrics", "primestream"),
 ]
 _CHECKOUT = README.parent
+# Blocks that start a broker of another kind run as on a machine of their own: a fresh
+# home, free ports, not the session's broker (`infra down` in them stops only theirs).
+_OWN_INFRA = ("infra up --secure", "infra up --brokers")
+_FAILED = "FAILED:"  # how _run marks the output of a block that exited non-zero
+_SESSION_BROKER = ("PRIMESTREAM_BOOTSTRAP_SERVERS", "PRIMESTREAM_SCHEMA_REGISTRY_URL")
 
 
 @pytest.fixture
@@ -59,33 +64,53 @@ def reader(tmp_path: Path, endpoints: Endpoints) -> Iterator[tuple[Path, dict[st
     try:
         yield cwd, env
     finally:
-        subprocess.run(
-            [".venv/bin/primestream", "infra", "down"],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            timeout=180,
-            check=False,
-        )
+        for home in [tmp_path / "home", *tmp_path.glob("home-*")]:
+            subprocess.run(
+                [".venv/bin/primestream", "infra", "down"],
+                cwd=cwd,
+                env=env | {"PRIMESTREAM_HOME": str(home)},
+                capture_output=True,
+                timeout=180,
+                check=False,
+            )
+
+
+def _env_for(block: CommandBlock, env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """Return ENV, or for a block that starts its own kind of broker, a machine of its own."""
+    if not any(command in block.script for command in _OWN_INFRA):
+        return env
+    own = {k: v for k, v in env.items() if k not in _SESSION_BROKER}
+    own |= {
+        "PRIMESTREAM_HOME": str(cwd.parent / f"home-{block.line}"),
+        "PRIMESTREAM_KAFKA_PORT": "0",
+        "PRIMESTREAM_REGISTRY_PORT": "0",
+    }
+    return own
 
 
 def _run(block: CommandBlock, cwd: Path, env: dict[str, str]) -> str:
-    """Run BLOCK; return its output. To a file, not a pipe: workers it leaves inherit it."""
+    """Run BLOCK; return its output (marked _FAILED if it exited non-zero), so one run of the
+    test names every block that fails. To a file, not a pipe: workers it leaves inherit it.
+    """
     log = cwd / f"block-{block.line}.out"
     print(f"running {block}", flush=True)
     with log.open("w") as out:
-        done = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", block.script],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=_BLOCK_TIMEOUT_SECS,
-            check=False,
-        )
+        try:
+            code: int | str = subprocess.run(
+                ["bash", "-e", "-o", "pipefail", "-c", block.script],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=_BLOCK_TIMEOUT_SECS,
+                check=False,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            code = f"nothing: still running after {_BLOCK_TIMEOUT_SECS:g} s"
     output = log.read_text(errors="replace")
-    assert done.returncode == 0, f"{block} exited {done.returncode}:\n{output[-4000:]}"
+    if code != 0:
+        return f"{_FAILED} {block} exited {code}:\n{output[-3000:]}"
     return output
 
 
@@ -93,7 +118,10 @@ def _run(block: CommandBlock, cwd: Path, env: dict[str, str]) -> str:
 def test_every_readme_block_runs(reader: tuple[Path, dict[str, str]]) -> None:
     cwd, env = reader
     blocks = [b for b in command_blocks(README.read_text()) if b.skip is None]
-    outputs = {block.line: _run(block, cwd, env) for block in blocks}
+    outputs = {block.line: _run(block, cwd, _env_for(block, env, cwd)) for block in blocks}
+
+    failed = [out for out in outputs.values() if out.startswith(_FAILED)]
+    assert not failed, "\n\n".join(failed)
 
     for line, text in _EXPECTED:
         block = next((b for b in blocks if line in b.script), None)
