@@ -11,6 +11,7 @@ import typer
 from cli import (
     backtest_command,
     demo_command,
+    etrade_commands,
     export_command,
     infra_commands,
     namespace_commands,
@@ -41,6 +42,7 @@ app.add_typer(produce_commands.app, name="produce")
 app.add_typer(risk_commands.app, name="risk")
 app.add_typer(namespace_commands.app, name="namespaces")
 app.add_typer(perf_command.app, name="perf")
+app.add_typer(etrade_commands.app, name="etrade")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)
