@@ -17,6 +17,7 @@ __all__ = [
     "NewsItem",
     "Order",
     "OrderEvent",
+    "OrderCancel",
     "OrderStatus",
     "OrderType",
     "Position",
@@ -196,6 +197,15 @@ class RiskControl(TypedDict):
     """Trip or reset the kill switch of every partition's risk gate."""
 
     action: Literal["KILL", "RESET"]
+    reason: str
+    source: str
+    ts_event_us: int
+
+
+class OrderCancel(TypedDict):
+    """Ask the live execution agent to cancel one order (order_id) or every open one (None)."""
+
+    order_id: str | None
     reason: str
     source: str
     ts_event_us: int

@@ -223,6 +223,10 @@ class ETradeBroker:
             log.warning("cancel of %s sent; a later poll tells its outcome (%s)", order_id, err)
             return report
 
+    def open_orders(self) -> list[tuple[str, str]]:
+        """Return (order id, symbol) of every order this tracker holds open, oldest first."""
+        return [(order.id, order.symbol) for order in self._tracker.open_orders()]
+
     def poll(self, ts_event_us: int) -> ExecutionReport:
         """Return the order events and fills E*TRADE shows since the last poll."""
         return self._refresh([order.id for order in self._tracker.open_orders()], ts_event_us)

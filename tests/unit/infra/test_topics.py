@@ -10,7 +10,11 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
     specs = topic_specs(_settings(partitions=6))
 
     assert {s.partitions for s in specs} == {6}
-    assert [s.name for s in specs if not s.keyed_by_symbol] == ["risk.control", "venue.poll"]
+    assert [s.name for s in specs if not s.keyed_by_symbol] == [
+        "risk.control",
+        "venue.poll",
+        "orders.cancel",
+    ]
     names = {s.name for s in specs}
     assert {
         "market.quotes",
@@ -25,6 +29,7 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
         "positions",
         "risk.control",
         "venue.poll",
+        "orders.cancel",
         "deadletter",
     } == names
 
