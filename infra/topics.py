@@ -69,7 +69,7 @@ _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
     ("positions", "Position", "compact", -1, "latest position per symbol (compacted)"),
     ("risk.control", "RiskControl", "delete", 52 * _WEEK_MS, "kill switch trip/reset"),
     ("venue.poll", "VenuePoll", "delete", _DAY_MS, "live mode: ask the venue for news of orders"),
-    ("orders.cancel", "OrderCancel", "delete", 52 * _WEEK_MS, "live mode: cancel orders at the venue"),
+    ("orders.cancel", "OrderCancel", "delete", 52 * _WEEK_MS, "live mode: cancel venue orders"),
     ("deadletter", None, "delete", 4 * _WEEK_MS, "rejected raw records, reason in headers"),
 )
 
