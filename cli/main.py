@@ -15,6 +15,7 @@ from cli import (
     export_command,
     infra_commands,
     namespace_commands,
+    order_commands,
     perf_command,
     pnl_command,
     produce_commands,
@@ -43,6 +44,7 @@ app.add_typer(risk_commands.app, name="risk")
 app.add_typer(namespace_commands.app, name="namespaces")
 app.add_typer(perf_command.app, name="perf")
 app.add_typer(etrade_commands.app, name="etrade")
+app.add_typer(order_commands.app, name="orders")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)

@@ -8,7 +8,7 @@ every key; the encoder also fills fields that have defaults when they are missin
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "Alert",
@@ -194,11 +194,12 @@ class Position(TypedDict):
 
 
 class RiskControl(TypedDict):
-    """Trip or reset the kill switch of every partition's risk gate."""
+    """Trip or reset the kill switch of every partition's risk gate, or flatten a symbol."""
 
-    action: Literal["KILL", "RESET"]
+    action: Literal["KILL", "RESET", "FLATTEN"]
     reason: str
     source: str
+    symbol: NotRequired[str | None]
     ts_event_us: int
 
 

@@ -22,6 +22,8 @@ from tests.kit.etrade_server import FakeETrade
 
 CLI = str(Path(sys.executable).with_name("primestream"))
 ISSUED_US = 1_704_205_800_000_000
+# Long and unique: the process-wide log redactor replaces every secret it has seen.
+KEY, SECRET = "auth-test-consumer-key", "auth-test-consumer-secret"
 
 
 @pytest.fixture
@@ -34,8 +36,8 @@ def env_for(server: FakeETrade, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRIMESTREAM_")}
     env |= {
         "PRIMESTREAM_HOME": str(home),
-        "PRIMESTREAM_ETRADE_CONSUMER_KEY": "ck",
-        "PRIMESTREAM_ETRADE_CONSUMER_SECRET": "cs",
+        "PRIMESTREAM_ETRADE_CONSUMER_KEY": KEY,
+        "PRIMESTREAM_ETRADE_CONSUMER_SECRET": SECRET,
         "PRIMESTREAM_ETRADE_BASE_URL": server.url,
     }
     return env
@@ -50,7 +52,7 @@ def test_auth_stores_the_tokens_readable_by_the_owner_only(
     )  # fmt: skip
 
     assert done.returncode == 0, done.stderr
-    assert f"{server.url}/e/t/etws/authorize?key=ck&token={server.request_token}" in done.stdout
+    assert f"{server.url}/e/t/etws/authorize?key={KEY}&token={server.request_token}" in done.stdout
     path = tmp_path / "etrade" / "tokens.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     tokens = read_tokens(path)
@@ -59,7 +61,7 @@ def test_auth_stores_the_tokens_readable_by_the_owner_only(
     assert server.endpoints()[:2] == ["request_token", "access_token"]
     # The worker's config reads them (no token in the environment).
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, home=tmp_path, etrade_consumer_key="ck", etrade_consumer_secret="cs",
+        _env_file=None, home=tmp_path, etrade_consumer_key=KEY, etrade_consumer_secret=SECRET,
         etrade_account_id_key=server.account_id_key, etrade_base_url=server.url,
     )  # fmt: skip
     config = config_from_settings(settings)
@@ -90,7 +92,7 @@ def test_a_wrong_verifier_is_one_line_and_no_file(server: FakeETrade, tmp_path: 
 
 
 def test_the_flow_in_process_with_the_browser_step(server: FakeETrade) -> None:
-    flow = OAuthFlow(SecretStr("ck"), SecretStr("cs"), base_url=server.url)
+    flow = OAuthFlow(SecretStr(KEY), SecretStr(SECRET), base_url=server.url)
 
     url = flow.authorize_url()
     verifier = httpx.get(url).text  # the fake plays the user's browser step
@@ -102,14 +104,17 @@ def test_the_flow_in_process_with_the_browser_step(server: FakeETrade) -> None:
 
 def test_access_before_the_request_token_is_refused(server: FakeETrade) -> None:
     with pytest.raises(BrokerError, match="authorize URL first"):
-        OAuthFlow(SecretStr("ck"), SecretStr("cs"), base_url=server.url).access_tokens(
+        OAuthFlow(SecretStr(KEY), SecretStr(SECRET), base_url=server.url).access_tokens(
             "x", issued_us=ISSUED_US
         )
 
 
 def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
-    write_tokens(path, StoredTokens(SecretStr("a"), SecretStr("b"), ISSUED_US))
+    write_tokens(
+        path,
+        StoredTokens(SecretStr("auth-test-token-a"), SecretStr("auth-test-secret-b"), ISSUED_US),
+    )
     path.chmod(0o644)
 
     with pytest.raises(BrokerConfigError, match="readable by others"):
@@ -119,10 +124,13 @@ def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_session_expires_at_the_stored_issue_time(server: FakeETrade, tmp_path: Path) -> None:
-    write_tokens(tmp_path / "t.json", StoredTokens(SecretStr("a"), SecretStr("b"), ISSUED_US))
+    write_tokens(
+        tmp_path / "t.json",
+        StoredTokens(SecretStr("auth-test-token-a"), SecretStr("auth-test-secret-b"), ISSUED_US),
+    )
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, home=tmp_path, etrade_token_file=tmp_path / "t.json",
-        etrade_consumer_key="ck", etrade_consumer_secret="cs", etrade_account_id_key="k",
+        etrade_consumer_key=KEY, etrade_consumer_secret=SECRET, etrade_account_id_key="k",
     )  # fmt: skip
 
     session = ETradeSession(config_from_settings(settings), clock=lambda: ISSUED_US + 10**12)

@@ -30,8 +30,8 @@ def server() -> Iterator[FakeETrade]:
 
 def session_of(server: FakeETrade, clock: ManualClock) -> ETradeSession:
     config = ETradeConfig(
-        consumer_key=SecretStr("ck"), consumer_secret=SecretStr("cs"),
-        access_token=SecretStr("at"), access_token_secret=SecretStr("ats"),
+        consumer_key=SecretStr("quotes-consumer-key"), consumer_secret=SecretStr("quotes-cs"),
+        access_token=SecretStr("quotes-access-token"), access_token_secret=SecretStr("quotes-ats"),
         account_id_key="-", base_url=server.url, timeout_secs=5.0,
     )  # fmt: skip
     return ETradeSession(config, clock=clock)
@@ -85,7 +85,7 @@ def test_quotes_are_polled_deduplicated_and_bad_ones_rejected(server: FakeETrade
     quote_requests = [r for r in server.requests if r.endpoint == "quote"]
     assert len(quote_requests) == 3
     assert quote_requests[0].path == "/v1/market/quote/AAPL,MSFT,XYZ.json"
-    assert 'oauth_token="at"' in quote_requests[0].headers["Authorization"]
+    assert 'oauth_token="quotes-access-token"' in quote_requests[0].headers["Authorization"]
 
 
 def test_more_than_25_symbols_take_several_requests(server: FakeETrade) -> None:
