@@ -5,6 +5,7 @@ write what the gates and the venue agent read."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +13,13 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
+from pydantic import SecretStr
 
 from infra.clients import producer_config
+from streams.execution.etrade_auth import StoredTokens, write_tokens
 from streams.stop_request import SESSION_EXPIRED_EXIT
 from tests.integration.conftest import Scope
-from tests.integration.test_trading import _live_worker, _quotes
+from tests.integration.test_trading import _live_env, _live_worker, _quotes
 from tests.kit import stubs
 from tests.kit.desk import desk_toml
 from tests.kit.etrade_server import FakeETrade, unauthorized
@@ -86,6 +89,28 @@ def test_the_live_worker_cancels_on_request_and_stops_when_its_session_expires(
     assert len(rejected) == 1
     assert rejected[0]["reason"].startswith("venue session expired")
     assert len(fake.orders) == 1, "nothing placed after the session expired"
+
+
+def test_a_worker_started_with_an_expired_token_exits_4_before_trading(
+    scope: Scope, config: Path, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens.json"
+    yesterday_us = (int(time.time()) - 2 * 86_400) * 1_000_000
+    write_tokens(
+        tokens, StoredTokens(SecretStr("old-live-token"), SecretStr("old-secret"), yesterday_us)
+    )
+    with FakeETrade() as fake:
+        env = {**scope.env, "PRIMESTREAM_TRADING_MODE": "live", **_live_env(fake),
+               "PRIMESTREAM_ETRADE_TOKEN_FILE": str(tokens)}  # fmt: skip
+        del env["PRIMESTREAM_ETRADE_ACCESS_TOKEN"], env["PRIMESTREAM_ETRADE_ACCESS_TOKEN_SECRET"]
+        worker = WorkerProcess(env, ["--strategies", str(config)], tmp_path / "w.log")
+        worker.start()
+        assert worker.process is not None
+        code = worker.process.wait(120)
+
+    assert code == SESSION_EXPIRED_EXIT
+    assert "error: the E*TRADE session expired" in worker.tail()
+    assert "portfolio" not in fake.endpoints(), "nothing sent with a dead token"
 
 
 def test_kill_cancels_open_orders_unless_told_to_keep_them(scope: Scope) -> None:
