@@ -12,6 +12,10 @@ talks to the venue: the tracker that knows E*TRADE's order number lives here, an
 CANCELED event and any fill that beat the cancel are written in the same exactly-once
 transaction as the tracker's new state, so positions see them once.
 
+A cancel request older than `CANCEL_TTL_US` (5 minutes) when the agent reads it is
+ignored with a warning: a cancel-all written while no live worker ran must not cancel
+orders placed after it, when a worker starts hours later.
+
 An expired session (`TokenExpiredError`: midnight US Eastern, or a renewal refused) is
 not a rejection like any other: every later order would fail the same way. The order
 that met it is reported REJECTED with the reason (so the books do not wait for it), and
@@ -33,6 +37,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from infra.clock import Clock, wall_clock_us
 from streams.edge import Decoder, RawRecord, StageOutput, StateLoader, decoded
 from streams.execution.broker import (
     BrokerAdapter,
@@ -42,12 +47,13 @@ from streams.execution.broker import (
 )
 from streams.execution.reports import EMPTY, ExecutionReport, order_event
 
-__all__ = ["VENUE_TABLE", "TrackingAdapter", "VenueProcessor", "partition_key"]
+__all__ = ["CANCEL_TTL_US", "VENUE_TABLE", "TrackingAdapter", "VenueProcessor", "partition_key"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _UNKEYED = frozenset({"VenuePoll", "OrderCancel"})
 VENUE_TABLE = "venue-orders"
+CANCEL_TTL_US = 300_000_000
 
 
 class TrackingAdapter(BrokerAdapter, Protocol):
@@ -85,15 +91,18 @@ class VenueProcessor:
         *,
         run: Callable[[Callable[[], Any]], Awaitable[Any]] = _in_thread,
         on_expired: Callable[[str], None] | None = None,
+        clock: Clock = wall_clock_us,
     ) -> None:
         """RUN executes a blocking adapter call (a thread by default; tests run it inline).
 
-        ON_EXPIRED is called with the reason when the venue session has expired.
+        ON_EXPIRED is called with the reason when the venue session has expired; CLOCK
+        tells how old a cancel request is.
         """
         self._adapter = adapter
         self._decoders = decoders
         self._run = run
         self._on_expired = on_expired
+        self._clock = clock
         self._states: dict[str, dict[str, Any]] = {}
 
     async def process(
@@ -152,6 +161,13 @@ class VenueProcessor:
 
     async def _cancel(self, request: Mapping[str, Any]) -> ExecutionReport:
         adapter, ts_us, wanted = self._adapter, int(request["ts_event_us"]), request["order_id"]
+        age_us = self._clock() - ts_us
+        if age_us > CANCEL_TTL_US:
+            log.warning(
+                "cancel of %s from %s ignored: %.0f s old (stale requests cancel nothing)",
+                wanted or "every open order", request["source"], age_us / 1e6,
+            )  # fmt: skip
+            return EMPTY
         targets = [(i, s) for i, s in adapter.open_orders() if wanted is None or i == wanted]
         report = EMPTY
         for order_id, symbol in targets:

@@ -47,8 +47,9 @@ def server() -> Iterator[FakeETrade]:
 def _placed(server: FakeETrade, expired: list[str] | None = None) -> tuple[VenueProcessor, _Table]:
     broker = make_broker(server, ManualClock(T0_US))
     processor = VenueProcessor(
-        broker, _VENUE_DECODERS, run=_inline, on_expired=None if expired is None else expired.append
-    )
+        broker, _VENUE_DECODERS, run=_inline,
+        on_expired=None if expired is None else expired.append, clock=lambda: T0_US + 60_000_000,
+    )  # fmt: skip
     table = _Table()
     _run(processor, table, _order_raw(0), _order_raw(1, order_id="sig-2:AAPL", signal_id="sig-2"))
     assert len(server.orders) == 2
@@ -80,6 +81,18 @@ def test_a_cancel_of_all_cancels_every_open_order(server: FakeETrade) -> None:
     again = _run(processor, table, _cancel_raw(3, None))
     assert again.of("orders.events") == []
     assert server.endpoints().count("cancel") == 2, "nothing open: nothing sent"
+
+
+def test_a_stale_cancel_cancels_nothing(server: FakeETrade) -> None:
+    processor, table = _placed(server)
+    stale = serializer_for("OrderCancel", registry=None)(
+        {"order_id": None, "reason": "old", "source": "t", "ts_event_us": T0_US - 300_000_001}
+    )
+
+    out = _run(processor, table, _Raw("orders.cancel", stale, b"*", 2))
+
+    assert out.of("orders.events") == []
+    assert "cancel" not in server.endpoints()
 
 
 def test_a_cancel_for_an_order_of_another_partition_sends_nothing(server: FakeETrade) -> None:
