@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -96,18 +95,22 @@ def test_rss_items_reach_news_items_once_across_restarts(scope: Scope) -> None:
     assert all(isinstance(n["sentiment"]["compound"], float) for n in news)  # type: ignore[index]
 
 
-def test_stdin_quotes_end_at_end_of_input(scope: Scope, tmp_path: Path) -> None:
+def test_stdin_quotes_flow_until_ctrl_c_while_waiting_for_input(scope: Scope) -> None:
     sizes = '"bid_size": 1, "ask_size": 1'
     lines = [
         f'{{"symbol": "AAPL", "ts": "2024-01-02T14:30:00Z", "bid": 1, "ask": 1.1, {sizes}}}',
         "garbage",
         f'{{"symbol": "AAPL", "ts": "2024-01-02T14:30:01Z", "bid": 1.2, "ask": 1.3, {sizes}}}',
     ]
-    done = subprocess.run(
-        [CLI, "produce", "market", "--source", "stdin"], input="\n".join(lines) + "\n",
-        env=scope.env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    process = _start(scope, {}, "produce", "market", "--source", "stdin", stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    process.stdin.write("\n".join(lines) + "\n")
+    process.stdin.flush()  # and leave it open: the command blocks reading the next line
+    eventually(lambda: len(_values(scope, "market.quotes")) == 2, timeout=60, message="2 quotes")
 
-    assert done.returncode == 1, done.stderr
+    code, out, err = _interrupt(process)
+
+    assert code == 1, err  # one line was rejected
     assert [q["bid"] for q in _values(scope, "market.quotes")] == [1.0, 1.2]
-    assert "rejected row 2: not valid JSON" in done.stderr
+    assert "rejected row 2: not valid JSON" in err
+    assert "produced to" in out
