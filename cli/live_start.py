@@ -15,10 +15,12 @@ from schemas.clients import Clients
 from streams.execution.broker import (
     BrokerError,
     ReconciliationError,
+    TokenExpiredError,
     positions_by_symbol,
     require_reconciled,
 )
 from streams.execution.etrade import ETradeBroker
+from streams.stop_request import SESSION_EXPIRED_EXIT
 
 __all__ = ["require_live_start"]
 
@@ -37,5 +39,11 @@ def require_live_start(runtime: Clients) -> None:
         require_reconciled(positions_by_symbol(records), venue.positions(), venue=venue.venue)
     except ReconciliationError as err:
         fail(str(err))
+    except TokenExpiredError as err:
+        fail(
+            f"the E*TRADE session expired ({err}); re-authorize with `primestream etrade auth` "
+            "and start the worker again",
+            code=SESSION_EXPIRED_EXIT,
+        )
     except BrokerError as err:
         fail(f"cannot reconcile positions with the venue, live trading does not start: {err}")

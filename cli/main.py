@@ -14,9 +14,11 @@ from cli import (
     backtest_command,
     deadletter_commands,
     demo_command,
+    etrade_commands,
     export_command,
     infra_commands,
     namespace_commands,
+    order_commands,
     perf_command,
     pnl_command,
     produce_commands,
@@ -73,6 +75,8 @@ app.add_typer(namespace_commands.app, name="namespaces")
 app.add_typer(perf_command.app, name="perf")
 app.add_typer(deadletter_commands.app, name="deadletter")
 app.add_typer(alerts_command.app, name="alerts")
+app.add_typer(etrade_commands.app, name="etrade")
+app.add_typer(order_commands.app, name="orders")
 app.command("tail")(tail_command.tail_command)
 app.command("demo")(demo_command.demo_command)
 app.command("worker")(worker_command.worker_command)

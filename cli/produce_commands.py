@@ -28,6 +28,8 @@ from infra.clock import wall_clock_us
 from infra.metrics import PRODUCER_RECORDS, Metrics, MetricsServer, serve_metrics
 from infra.telemetry import RecordTracer, setup_tracing
 from producers.exceptions import SourceError
+from producers.market.base import MarketSource
+from producers.polling import until_interrupted
 from producers.publisher import Publisher, PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
@@ -153,6 +155,14 @@ def _report(stats: PublishStats, topic: str) -> None:
         )
 
 
+_LIVE_SCHEMES = frozenset({"etrade", "rss", "stdin"})
+
+
+def _rows_of(spec: str, rows: Iterable[SourceRow]) -> Iterable[SourceRow]:
+    """Return ROWS; a live source's end at Ctrl-C is its normal end (report, exit 0)."""
+    return until_interrupted(rows) if spec.partition(":")[0] in _LIVE_SCHEMES else rows
+
+
 def _exit_code(stats: PublishStats) -> int:
     if stats.failed or stats.undelivered:
         return 3
@@ -162,7 +172,11 @@ def _exit_code(stats: PublishStats) -> int:
 @app.command()
 def market(
     source: str = typer.Option(
-        ..., "--source", "-s", help="csv:PATH, parquet:PATH, synthetic[:k=v,...] or sample:GOOG"
+        ...,
+        "--source",
+        "-s",
+        help="csv:PATH, parquet:PATH, synthetic[:k=v,...], sample:GOOG, stdin[:kind=bar] "
+        "or etrade:AAPL,MSFT[,poll_secs=1] (live)",
     ),
     max_records: int = typer.Option(None, "--max", help="Stop after this many records."),
     rate: float = typer.Option(None, "--rate", help="Throttle to this many records/s."),
@@ -172,7 +186,12 @@ def market(
 
     runtime = Clients()
     try:
-        src = parse_source(source, clock=wall_clock_us)
+        if source.startswith("etrade:"):
+            from cli.live_sources import etrade_quote_source
+
+            src: MarketSource = etrade_quote_source(source, runtime.settings)
+        else:
+            src = parse_source(source, clock=wall_clock_us)
     except SourceError as exc:
         fail(str(exc))
     topic_name, record = _TOPIC_OF_KIND[src.kind]
@@ -185,7 +204,7 @@ def market(
     try:
         stats = publish_rows(
             runtime,
-            src.records(),
+            _rows_of(source, src.records()),
             topic_name=topic_name,
             record=record,
             validate=validate,
@@ -202,7 +221,12 @@ def market(
 
 @app.command()
 def news(
-    source: str = typer.Option(..., "--source", "-s", help="jsonl:PATH or synthetic[:k=v,...]"),
+    source: str = typer.Option(
+        ...,
+        "--source",
+        "-s",
+        help="jsonl:PATH, synthetic[:k=v,...], stdin, or rss:URL#symbols=AAPL,MSFT (live)",
+    ),
     max_records: int = typer.Option(None, "--max", help="Stop after this many records."),
     rate: float = typer.Option(None, "--rate", help="Throttle to this many records/s."),
 ) -> None:
@@ -211,7 +235,7 @@ def news(
 
     runtime = Clients()
     try:
-        src = parse_news_source(source, clock=wall_clock_us)
+        src = parse_news_source(source, clock=wall_clock_us, state_dir=runtime.settings.home)
     except SourceError as exc:
         fail(str(exc))
     limits = ValidationLimits.from_settings(runtime.settings)
@@ -222,7 +246,7 @@ def news(
     try:
         stats = publish_rows(
             runtime,
-            src.records(),
+            _rows_of(source, src.records()),
             topic_name="news.items",
             record="NewsItem",
             validate=validate,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from cli.context import fail
 from infra.clock import wall_clock_us
 from infra.run_files import WorkerRunFile, remove_run_file, write_run_file
 from schemas.clients import Clients
@@ -69,5 +70,10 @@ def worker_command(
     write_run_file(settings.home, me)  # how `primestream status` finds this worker
     try:
         worker.execute_from_commandline()
+    except SystemExit:
+        stop = built.context.stop
+        if stop.reason is None:
+            raise
+        fail(stop.reason, code=stop.exit_code)
     finally:
         remove_run_file(settings.home, me.pid)

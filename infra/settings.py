@@ -320,6 +320,22 @@ class Settings(BaseSettings):
     etrade_timeout_secs: float = Field(
         default=10.0, gt=0.0, description="Timeout of each E*TRADE HTTP request."
     )
+    etrade_token_file: Path | None = Field(
+        default=None,
+        description="Where `primestream etrade auth` stores the access token (mode 0600) and "
+        "the live worker reads it when PRIMESTREAM_ETRADE_ACCESS_TOKEN is unset; default "
+        "<PRIMESTREAM_HOME>/etrade/tokens.json.",
+    )
+    kill_cancels_orders: bool = Field(
+        default=True,
+        description="`primestream risk kill` also cancels every open order at the live venue "
+        "(its --cancel-orders / --keep-orders flags override this).",
+    )
+
+    @property
+    def etrade_tokens_path(self) -> Path:
+        """Return the E*TRADE token file: the setting, else <home>/etrade/tokens.json."""
+        return self.etrade_token_file or self.home / "etrade" / "tokens.json"
 
     @property
     def kafka_secured(self) -> bool:

@@ -53,7 +53,7 @@ class TopicSpec:
         }
 
 
-_UNKEYED = frozenset({"risk.control", "venue.poll", "deadletter.redriven"})
+_UNKEYED = frozenset({"risk.control", "venue.poll", "orders.cancel", "deadletter.redriven"})
 
 # name, record, cleanup, retention, doc
 _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
@@ -69,6 +69,7 @@ _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
     ("positions", "Position", "compact", -1, "latest position per symbol (compacted)"),
     ("risk.control", "RiskControl", "delete", 52 * _WEEK_MS, "kill switch trip/reset"),
     ("venue.poll", "VenuePoll", "delete", _DAY_MS, "live mode: ask the venue for news of orders"),
+    ("orders.cancel", "OrderCancel", "delete", 52 * _WEEK_MS, "live mode: cancel venue orders"),
     ("deadletter", None, "delete", 4 * _WEEK_MS, "rejected raw records, reason in headers"),
     # One marker per dead letter sent back (key: its deadletter partition/offset). Kept
     # twice as long as the dead letters, so a marker always outlives the letter it names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infra.exceptions import PrimestreamError
 
-__all__ = ["SourceError", "ValidationError"]
+__all__ = ["FeedUnavailableError", "SourceError", "ValidationError"]
 
 
 class ValidationError(PrimestreamError, ValueError):
@@ -30,3 +30,7 @@ class SourceError(PrimestreamError, ValueError):
         super().__init__(f"{source}: {problem}")
         self.source = source
         self.problem = problem
+
+
+class FeedUnavailableError(PrimestreamError, ConnectionError):
+    """A live feed did not answer usefully this time (network, 5xx): the next poll retries."""

@@ -35,6 +35,7 @@ RECORD_NAMES: tuple[str, ...] = (
     "Position",
     "RiskControl",
     "VenuePoll",
+    "OrderCancel",
 )
 
 

@@ -8,7 +8,7 @@ every key; the encoder also fills fields that have defaults when they are missin
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "Alert",
@@ -16,6 +16,7 @@ __all__ = [
     "Fill",
     "NewsItem",
     "Order",
+    "OrderCancel",
     "OrderEvent",
     "OrderStatus",
     "OrderType",
@@ -193,9 +194,19 @@ class Position(TypedDict):
 
 
 class RiskControl(TypedDict):
-    """Trip or reset the kill switch of every partition's risk gate."""
+    """Trip or reset the kill switch of every partition's risk gate, or flatten a symbol."""
 
-    action: Literal["KILL", "RESET"]
+    action: Literal["KILL", "RESET", "FLATTEN"]
+    reason: str
+    source: str
+    symbol: NotRequired[str | None]
+    ts_event_us: int
+
+
+class OrderCancel(TypedDict):
+    """Ask the live execution agent to cancel one order (order_id) or every open one (None)."""
+
+    order_id: str | None
     reason: str
     source: str
     ts_event_us: int

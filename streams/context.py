@@ -21,6 +21,7 @@ from streams.execution.config import load_fill_model
 from streams.execution.fill_model import FillModel
 from streams.readiness import LastError
 from streams.risk.config import RiskConfig, load_risk_config
+from streams.stop_request import StopRequest
 from streams.strategies import StrategyConfig
 from streams.strategies.config import EXAMPLES_DIR
 
@@ -71,6 +72,7 @@ class ProcessingContext:
     tracing: Tracing | None = None
     metrics: Metrics | None = None  # the stages count their batches here (None: not counted)
     last_error: LastError = field(default_factory=LastError)
+    stop: StopRequest = field(default_factory=StopRequest)  # a stage's reason to end the worker
 
     @property
     def settings(self) -> Settings:

@@ -6,6 +6,11 @@
 | `parquet:PATH`        | `files.ParquetSource` (quotes or bars)            |
 | `synthetic[:k=v,...]` | `synthetic.SyntheticSource` (see there)           |
 | `sample:NAME`         | `sample.SampleSource`: GOOG, EURUSD, BTCUSD bars  |
+| `stdin[:kind=bar]`    | `stdin.StdinMarketSource`: JSON lines on stdin    |
+
+`etrade:SYMBOLS` (live E*TRADE quotes, `producers.market.etrade`) is not in this table:
+it needs the OAuth session of the execution layer, which producers do not import, so
+the CLI builds it (`cli.live_sources`).
 
 Each entry names its factory as "module:function", imported only when that scheme is
 asked for: the implementations import pandas, pyarrow or the backtesting package, and the
@@ -34,8 +39,12 @@ SOURCES: dict[str, str] = {
     "parquet": "producers.market.files:parquet_source",
     "synthetic": "producers.market.synthetic:synthetic_source",
     "sample": "producers.market.sample:sample_source",
+    "stdin": "producers.market.stdin:stdin_source",
 }
-_FORMS = ("csv:PATH", "parquet:PATH", "synthetic[:k=v,...]", "sample:NAME")
+_FORMS = (
+    "csv:PATH", "parquet:PATH", "synthetic[:k=v,...]", "sample:NAME", "stdin[:kind=bar]",
+    "etrade:SYMBOLS",
+)  # fmt: skip
 
 
 def parse_source(spec: str, *, clock: Clock) -> MarketSource:

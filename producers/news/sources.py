@@ -25,8 +25,9 @@ headlines mention 1-3 symbols by ticker, company name or both; gaps are exponent
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,14 +38,16 @@ import numpy as np
 from infra.clock import Clock
 from producers.exceptions import SourceError, ValidationError
 from producers.market.base import parse_options
-from producers.news.sentiment import score_news
+from producers.news.items import COMPANY_NAMES, fan_out, news_id
 from producers.rows import SourceRow
 from producers.timestamps import parse_timestamp_us
 
 __all__ = [
+    "COMPANY_NAMES",
     "SAMPLE_NEWS_JSONL",
     "JsonlNewsSource",
     "NewsSource",
+    "StdinNewsSource",
     "SyntheticNewsSource",
     "fan_out",
     "news_id",
@@ -66,39 +69,6 @@ class NewsSource(Protocol):
     def records(self) -> Iterator[SourceRow]:
         """Yield every record (or error row); raise SourceError if the input is unusable."""
         ...
-
-
-def news_id(source: str, headline: str, ts_event_us: int) -> str:
-    """Return a stable id for an item that has none: a hash of source, headline and time."""
-    key = f"{source}\x1f{headline}\x1f{ts_event_us}".encode()
-    return hashlib.blake2b(key, digest_size=10).hexdigest()
-
-
-def fan_out(item: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Return one NewsItem record per distinct symbol ITEM mentions, all with the same id.
-
-    ITEM has the NewsItem fields except `symbol`; a missing `id` is `news_id(...)` and a
-    missing `sentiment` is scored. Raise ValidationError if it mentions no symbol.
-    """
-    symbols = list(dict.fromkeys(item["symbols"]))
-    if not symbols:
-        raise ValidationError("symbols is empty", "symbols")
-    body = item.get("body")
-    item_id = item.get("id") or news_id(item["source"], item["headline"], item["ts_event_us"])
-    sentiment = item.get("sentiment") or score_news(item["headline"], body)
-    shared = {
-        "symbols": symbols,
-        "headline": item["headline"],
-        "body": body,
-        "source": item["source"],
-        "url": item.get("url"),
-        "ts_event_us": item["ts_event_us"],
-        "ts_ingest_us": item["ts_ingest_us"],
-    }
-    return [
-        {"id": item_id, "symbol": symbol, **shared, "sentiment": dict(sentiment)}
-        for symbol in symbols
-    ]
 
 
 def _typed(obj: Mapping[str, Any], name: str, kind: type, *, optional: bool = False) -> Any:
@@ -184,11 +154,6 @@ class JsonlNewsSource:
         for record in records:
             yield SourceRow(number, record)
 
-
-_COMPANIES = {
-    "AAPL": "Apple", "MSFT": "Microsoft", "GOOG": "Alphabet", "AMZN": "Amazon",
-    "TSLA": "Tesla", "NVDA": "Nvidia", "META": "Meta", "NFLX": "Netflix",
-}  # fmt: skip
 
 # Templates by number of mentions, each tone clearly scored by VADER (|compound| > 0.3, or 0).
 _TEMPLATES: dict[int, tuple[str, ...]] = {
@@ -286,20 +251,52 @@ class SyntheticNewsSource:
 
     @staticmethod
     def _mention(symbol: str, style: int) -> str:
-        name = _COMPANIES.get(symbol, symbol)
+        name = COMPANY_NAMES.get(symbol, symbol)
         return (name, f"{name} ({symbol})", symbol)[style]
 
 
-_SCHEMES = ("jsonl:PATH", "synthetic[:k=v,...]")
+class StdinNewsSource(JsonlNewsSource):
+    """News items as JSON lines on standard input (the `jsonl:` format), until end of input."""
+
+    def __init__(self, *, clock: Clock, stream: IO[str] | None = None) -> None:
+        super().__init__("<stdin>", clock=clock)
+        self._stream = stream
+
+    def open(self) -> IO[str]:
+        """Return standard input (or the given stream) as UTF-8 text."""
+        return self._stream or io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
 
 
-def parse_news_source(spec: str, *, clock: Clock) -> NewsSource:
-    """Return the news source SPEC names; SourceError if unknown or the file is unusable."""
+_SCHEMES = ("jsonl:PATH", "synthetic[:k=v,...]", "stdin", "rss:URL#symbols=...")
+
+
+def parse_news_source(spec: str, *, clock: Clock, state_dir: Path | None = None) -> NewsSource:
+    """Return the news source SPEC names; SourceError if unknown or the file is unusable.
+
+    STATE_DIR holds what live feeds remember across restarts (the ids they published);
+    None: they remember nothing.
+    """
     scheme, _, rest = spec.partition(":")
     if scheme == "jsonl" and rest:
         source = JsonlNewsSource(rest, clock=clock)
         source.open().close()  # an unusable file fails here, not mid-publish
         return source
+    if scheme == "stdin" and not rest:
+        return StdinNewsSource(clock=clock)
+    if scheme == "rss" and rest:
+        return _feed_source(spec, rest, clock=clock, state_dir=state_dir)
     if scheme == "synthetic":
         return SyntheticNewsSource.from_options(parse_options(spec, rest), clock=clock, spec=spec)
     raise SourceError(spec, f"unknown news source; expected one of {', '.join(_SCHEMES)}")
+
+
+def _feed_source(spec: str, rest: str, *, clock: Clock, state_dir: Path | None) -> NewsSource:
+    # Imported here: feedparser and httpx load only when a feed is asked for.
+    from producers.news.feeds import FeedNewsSource, parse_feed_spec
+    from producers.news.seen import SeenIds, seen_path
+    from producers.polling import PollSchedule
+
+    options = parse_feed_spec(spec, rest)
+    seen = SeenIds(None if state_dir is None else seen_path(state_dir, options.url))
+    schedule = PollSchedule(options.poll_secs)
+    return FeedNewsSource(options, clock=clock, seen=seen, schedule=schedule)

@@ -6,10 +6,17 @@ worker writes one `venue.poll` record to each partition of `venue.poll` it consu
 `venue_poll_secs`: the agent of that partition then asks the venue what happened.
 Those poll records are disposable (a lost or doubled one only moves a poll), so the clock
 writes them with a plain idempotent producer, outside any transaction.
+
+When the venue's session expires the worker stops itself as Ctrl-C would (SIGTERM to its
+own process: the batch is committed, the group left) and `primestream worker` exits with
+`SESSION_EXPIRED_EXIT` and one line saying so (`streams.stop_request`).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import socket
 from typing import Any
 
@@ -22,12 +29,15 @@ from streams.execution.etrade import ETradeBroker
 from streams.execution.venue import VENUE_TABLE, TrackingAdapter, VenueProcessor
 from streams.runtime import StreamRuntime
 from streams.stage import StageSpec, register_stage
+from streams.stop_request import SESSION_EXPIRED_EXIT
 
 __all__ = ["SPEC", "live_adapter", "register"]
 
+log = logging.getLogger(__name__)
+
 SPEC = StageSpec(
     "venue",
-    {"orders": "Order", "venue.poll": "VenuePoll"},
+    {"orders": "Order", "venue.poll": "VenuePoll", "orders.cancel": "OrderCancel"},
     {"orders.events": "OrderEvent", "fills": "Fill"},
     (VENUE_TABLE,),
 )
@@ -44,9 +54,18 @@ def register(
     """Register the live execution agent and its venue clock on the worker."""
     venue = adapter if adapter is not None else live_adapter(ctx)
 
+    def expired(reason: str) -> None:
+        message = (
+            f"the E*TRADE session expired ({reason}); re-authorize with `primestream etrade "
+            "auth` and start the worker again"
+        )
+        if ctx.stop.request(message, SESSION_EXPIRED_EXIT):
+            log.error("the worker stops: %s", message)
+            os.kill(os.getpid(), signal.SIGTERM)  # the clean stop path of Ctrl-C
+
     def make(inputs: dict[str, str]) -> VenueProcessor:
         decoders = {topic: (record, ctx.decoder(record)) for topic, record in inputs.items()}
-        return VenueProcessor(venue, decoders)
+        return VenueProcessor(venue, decoders, on_expired=expired)
 
     register_stage(runtime, ctx, SPEC, make)
     _add_clock(runtime, ctx)

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from infra.clock import Clock
 from infra.settings import Settings
 from streams.execution.broker import BrokerConfigError, BrokerUnavailableError
+from streams.execution.etrade_auth import read_tokens
 from streams.execution.etrade_orders import (
     VENUE,
     UnsupportedOrderError,
@@ -70,19 +71,33 @@ def is_duplicate_client_id(err: ETradeApiError) -> bool:
 
 
 def config_from_settings(settings: Settings, **overrides: Any) -> ETradeConfig:
-    """Return the adapter config from SETTINGS; raise `BrokerConfigError` naming what is unset."""
-    values = {
+    """Return the adapter config from SETTINGS; raise `BrokerConfigError` naming what is unset.
+
+    The access token comes from PRIMESTREAM_ETRADE_ACCESS_TOKEN / _SECRET when set, else
+    from the token file `primestream etrade auth` wrote (with the time it was issued).
+    """
+    values: dict[str, Any] = {
         "consumer_key": settings.etrade_consumer_key,
         "consumer_secret": settings.etrade_consumer_secret,
         "access_token": settings.etrade_access_token,
         "access_token_secret": settings.etrade_access_token_secret,
         "account_id_key": settings.etrade_account_id_key,
     }
+    tokens = ("access_token", "access_token_secret")
+    if not any(values[name] for name in tokens) and settings.etrade_tokens_path.exists():
+        stored = read_tokens(settings.etrade_tokens_path)
+        values |= {"access_token": stored.access_token, "token_issued_us": stored.issued_us}
+        values["access_token_secret"] = stored.access_token_secret
     missing = [f"PRIMESTREAM_ETRADE_{name.upper()}" for name, v in values.items() if not v]
     if missing:
-        raise BrokerConfigError(f"live trading on E*TRADE needs {', '.join(missing)}")
+        hint = (
+            " (or run `primestream etrade auth`)"
+            if set(tokens) & {name for name, v in values.items() if not v}
+            else ""
+        )
+        raise BrokerConfigError(f"live trading on E*TRADE needs {', '.join(missing)}{hint}")
     return ETradeConfig(
-        **values,  # type: ignore[arg-type]  # None ruled out just above
+        **values,
         sandbox=settings.etrade_sandbox,
         base_url=settings.etrade_base_url,
         timeout_secs=settings.etrade_timeout_secs,
@@ -207,6 +222,10 @@ class ETradeBroker:
         except BrokerUnavailableError as err:
             log.warning("cancel of %s sent; a later poll tells its outcome (%s)", order_id, err)
             return report
+
+    def open_orders(self) -> list[tuple[str, str]]:
+        """Return (order id, symbol) of every order this tracker holds open, oldest first."""
+        return [(order.id, order.symbol) for order in self._tracker.open_orders()]
 
     def poll(self, ts_event_us: int) -> ExecutionReport:
         """Return the order events and fills E*TRADE shows since the last poll."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
@@ -42,6 +42,7 @@ from pydantic import SecretStr
 from pyetrade import (  # type: ignore[import-untyped]  # ships no type information
     ETradeAccessManager,
     ETradeAccounts,
+    ETradeMarket,
     ETradeOrder,
 )
 from requests.adapters import HTTPAdapter
@@ -74,6 +75,7 @@ _REDACTED_LOGGERS = (
     "pyetrade.accounts",
     "pyetrade.authorization",
     "pyetrade.order",
+    "pyetrade.market",
     "urllib3.connectionpool",
 )
 T = TypeVar("T")
@@ -94,6 +96,7 @@ class ETradeConfig:
     max_attempts: int = 3
     retry_backoff_secs: float = 0.5
     max_pages: int = 20
+    token_issued_us: int | None = None  # from the token file; None: assume issued at start
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.max_pages < 1 or self.timeout_secs <= 0:
@@ -242,16 +245,19 @@ class ETradeSession:
         self._order = ETradeOrder(*keys, dev=config.sandbox, timeout=config.timeout_secs)
         self._accounts = ETradeAccounts(*keys, dev=config.sandbox)
         self._access = ETradeAccessManager(*keys)
+        self._market = ETradeMarket(*keys, dev=config.sandbox)
+        self._market.base_url = f"{config.host}/v1/market/"
         api = f"{config.host}/v1/accounts"
         self._order.base_url = api
         self._accounts.base_url = api
         if config.base_url is not None:
             self._access.renew_access_token_url = f"{config.host}/oauth/renew_access_token"
-        for client in (self._order, self._accounts, self._access):
+        for client in (self._order, self._accounts, self._access, self._market):
             _prepare(client.session, config.timeout_secs)
         now = clock()
         self._last_request_us = now
-        self._expires_us = token_expiry_us(now if token_issued_us is None else token_issued_us)
+        issued_us = token_issued_us if token_issued_us is not None else config.token_issued_us
+        self._expires_us = token_expiry_us(now if issued_us is None else issued_us)
 
     @property
     def expires_us(self) -> int:
@@ -270,6 +276,10 @@ class ETradeSession:
         """Ask E*TRADE to cancel its order ETRADE_ID; return the CancelOrderResponse."""
         key = self._config.account_id_key
         return self._call(lambda: self._order.cancel_order(key, etrade_id, resp_format="xml"))
+
+    def quotes(self, symbols: Sequence[str]) -> dict[str, Any]:
+        """Return E*TRADE's JSON QuoteResponse for SYMBOLS (at most 25, detail ALL)."""
+        return self._call(lambda: self._market.get_quote(list(symbols), resp_format="json"))
 
     def list_orders(self, marker: str | None) -> dict[str, Any]:
         """Return one page (up to 100) of the account's orders, from MARKER on."""

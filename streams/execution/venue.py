@@ -1,9 +1,25 @@
 """The live execution stage: orders go to the venue, venue polls bring back events and fills.
 
-The agent of a partition consumes `orders` and `venue.poll` (a worker's clock writes one
-poll per partition every few seconds). For an Order it asks the adapter to place it; for a
-poll it asks the venue what happened to the orders it tracks. What the venue answers
-becomes `orders.events` and `fills` records.
+The agent of a partition consumes `orders`, `venue.poll` (a worker's clock writes one
+poll per partition every few seconds) and `orders.cancel`. For an Order it asks the
+adapter to place it; for a poll it asks the venue what happened to the orders it tracks;
+for an OrderCancel it cancels that order if this partition tracks it (the request is
+written to every partition), or every open order it tracks when `order_id` is null. What
+the venue answers becomes `orders.events` and `fills` records.
+
+Cancels travel as records, not as a call from the command line, because only the worker
+talks to the venue: the tracker that knows E*TRADE's order number lives here, and the
+CANCELED event and any fill that beat the cancel are written in the same exactly-once
+transaction as the tracker's new state, so positions see them once.
+
+A cancel request older than `CANCEL_TTL_US` (5 minutes) when the agent reads it is
+ignored with a warning: a cancel-all written while no live worker ran must not cancel
+orders placed after it, when a worker starts hours later.
+
+An expired session (`TokenExpiredError`: midnight US Eastern, or a renewal refused) is
+not a rejection like any other: every later order would fail the same way. The order
+that met it is reported REJECTED with the reason (so the books do not wait for it), and
+`on_expired` is told, which stops the worker (`streams.agents.venue`).
 
 The adapter's order tracker (what we placed and last reported) is the stage's state: one
 `venue-orders` table key per partition, written in the same exactly-once transaction as
@@ -16,20 +32,28 @@ once. Venue calls block on the network, so they run in a thread, one at a time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from infra.clock import Clock, wall_clock_us
 from streams.edge import Decoder, RawRecord, StageOutput, StateLoader, decoded
-from streams.execution.broker import BrokerAdapter, BrokerError, BrokerUnavailableError
+from streams.execution.broker import (
+    BrokerAdapter,
+    BrokerError,
+    BrokerUnavailableError,
+    TokenExpiredError,
+)
 from streams.execution.reports import EMPTY, ExecutionReport, order_event
 
-__all__ = ["VENUE_TABLE", "TrackingAdapter", "VenueProcessor", "partition_key"]
+__all__ = ["CANCEL_TTL_US", "VENUE_TABLE", "TrackingAdapter", "VenueProcessor", "partition_key"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_UNKEYED = frozenset({"VenuePoll"})
+_UNKEYED = frozenset({"VenuePoll", "OrderCancel"})
 VENUE_TABLE = "venue-orders"
+CANCEL_TTL_US = 300_000_000
 
 
 class TrackingAdapter(BrokerAdapter, Protocol):
@@ -41,6 +65,10 @@ class TrackingAdapter(BrokerAdapter, Protocol):
 
     def restore(self, state: Mapping[str, Any] | None) -> None:
         """Track the orders STATE holds instead (None: none)."""
+        ...
+
+    def open_orders(self) -> list[tuple[str, str]]:
+        """Return (order id, symbol) of every tracked open order."""
         ...
 
 
@@ -62,11 +90,19 @@ class VenueProcessor:
         decoders: Mapping[str, tuple[str, Decoder]],
         *,
         run: Callable[[Callable[[], Any]], Awaitable[Any]] = _in_thread,
+        on_expired: Callable[[str], None] | None = None,
+        clock: Clock = wall_clock_us,
     ) -> None:
-        """RUN executes a blocking adapter call (a thread by default; tests run it inline)."""
+        """RUN executes a blocking adapter call (a thread by default; tests run it inline).
+
+        ON_EXPIRED is called with the reason when the venue session has expired; CLOCK
+        tells how old a cancel request is.
+        """
         self._adapter = adapter
         self._decoders = decoders
         self._run = run
+        self._on_expired = on_expired
+        self._clock = clock
         self._states: dict[str, dict[str, Any]] = {}
 
     async def process(
@@ -85,6 +121,9 @@ class VenueProcessor:
             if name == "Order":
                 report = await self._submit(record)
                 headers = list(raw.headers)
+            elif name == "OrderCancel":
+                report = await self._cancel(record)
+                headers = []
             else:
                 report = await self._poll(int(record["ts_event_us"]))
                 headers = []
@@ -104,6 +143,13 @@ class VenueProcessor:
             # Placed or not, nobody knows yet: the order stays tracked, a poll resolves it.
             log.warning("order %s: outcome unknown, a later poll resolves it: %s", order["id"], err)
             return EMPTY
+        except TokenExpiredError as err:
+            self._expired(str(err))
+            event = order_event(
+                order, "REJECTED", filled_qty=0.0, leaves_qty=0.0, avg_fill_price=None,
+                ts_event_us=int(order["ts_event_us"]), reason=f"venue session expired: {err}",
+            )  # fmt: skip
+            return ExecutionReport(events=(event,))
         except BrokerError as err:
             log.error("order %s refused before reaching the venue: %s", order["id"], err)
             event = order_event(
@@ -113,14 +159,45 @@ class VenueProcessor:
             return ExecutionReport(events=(event,))
         return report
 
+    async def _cancel(self, request: Mapping[str, Any]) -> ExecutionReport:
+        adapter, ts_us, wanted = self._adapter, int(request["ts_event_us"]), request["order_id"]
+        age_us = self._clock() - ts_us
+        if age_us > CANCEL_TTL_US:
+            log.warning(
+                "cancel of %s from %s ignored: %.0f s old (stale requests cancel nothing)",
+                wanted or "every open order", request["source"], age_us / 1e6,
+            )  # fmt: skip
+            return EMPTY
+        targets = [(i, s) for i, s in adapter.open_orders() if wanted is None or i == wanted]
+        report = EMPTY
+        for order_id, symbol in targets:
+            try:
+                done = await self._run(functools.partial(adapter.cancel, order_id, symbol, ts_us))
+            except TokenExpiredError as err:
+                self._expired(str(err))
+                return report
+            except BrokerError as err:
+                log.warning("cancel of %s failed, cancel it again: %s", order_id, err)
+                continue
+            log.info("cancel of %s sent (%s)", order_id, request["reason"])
+            report = report + done
+        return report
+
     async def _poll(self, ts_event_us: int) -> ExecutionReport:
         adapter = self._adapter
         try:
             report: ExecutionReport = await self._run(lambda: adapter.poll(ts_event_us))
+        except TokenExpiredError as err:
+            self._expired(str(err))
+            return EMPTY
         except BrokerError as err:
             log.warning("venue poll failed, the next one retries: %s", err)
             return EMPTY
         return report
+
+    def _expired(self, reason: str) -> None:
+        if self._on_expired is not None:
+            self._on_expired(reason)
 
     def state(self, table: str, key: str) -> dict[str, Any]:
         """Return the tracker of KEY's partition after the batch (the table value)."""

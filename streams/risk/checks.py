@@ -6,6 +6,11 @@ floats within 1e-9 relative of a limit count as equal, so that 100 x 185.21 is n
 by a limit of 18521 for its last bit. Position and exposure limits refuse only an order
 that makes the measure worse: a book already over a limit (prices moved, the budget
 shrank) can always reduce it.
+
+An operator's flatten (`primestream risk flatten`: a FLAT signal of strategy
+`OPERATOR_FLATTEN`) passes the kill switch and the cooldown: the switch stops new risk,
+not its removal, and closing a position must not wait for a strategy's cooldown. Every
+other rule applies to it as to any signal.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from typing import Final
 from streams.risk.candidate import Candidate
 from streams.risk.session import trading_calendar, us_to_iso
 
-__all__ = ["RULES", "Check", "Refusal", "evaluate", "exceeds"]
+__all__ = ["OPERATOR_FLATTEN", "RULES", "Check", "Refusal", "evaluate", "exceeds"]
 
 _SLACK: Final = 1e-9
+OPERATOR_FLATTEN: Final = "operator:flatten"
+"""The strategy name of the FLAT signals `primestream risk flatten` has decided."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +55,12 @@ def _over(what: str, value: float, limit: float, **extra: float) -> Refusal:
     return Refusal(text, {"value": value, "limit": limit, **extra})
 
 
+def _operator_flatten(c: Candidate) -> bool:
+    return c.signal.side == "FLAT" and c.signal.strategy == OPERATOR_FLATTEN
+
+
 def _kill_switch(c: Candidate) -> Refusal | None:
-    if c.kill_reason is None:
+    if c.kill_reason is None or _operator_flatten(c):
         return None
     return Refusal(f"kill switch is on: {c.kill_reason}", {"value": 1.0, "limit": 0.0})
 
@@ -87,7 +98,7 @@ def _min_confidence(c: Candidate) -> Refusal | None:
 
 def _cooldown(c: Candidate) -> Refusal | None:
     last = c.ledger.last_accept_us
-    if last is None:
+    if last is None or _operator_flatten(c):
         return None
     elapsed_us, cooldown_us = c.signal.ts_event_us - last, round(c.limits.cooldown_secs * 1e6)
     if elapsed_us >= cooldown_us:

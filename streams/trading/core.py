@@ -8,7 +8,8 @@ One core runs alert-only, paper, backtests, replays and live; what differs is th
   then the symbol's engine turns it into signals and the risk gate decides on each: an
   order (to the venue, and to `orders`), an alert (alert-only mode), or a rejection;
 - a **news item**: the engine's sentiment, then signals as above;
-- a **risk command** (`risk.control`): the partition's kill switch, tripped or reset;
+- a **risk command** (`risk.control`): the partition's kill switch, tripped or reset, or
+  an operator's FLATTEN of a symbol: a FLAT signal decided by the same risk gate;
 - a **fill** and an **order event** (live mode): what the live venue's agent reports,
   applied by the same code that applies the paper venue's fills.
 
@@ -48,6 +49,7 @@ from streams.exceptions import InvalidInputError
 from streams.execution.bars import bar_close, bar_open
 from streams.execution.reports import ExecutionReport
 from streams.positions.accounting import PositionBook
+from streams.risk.checks import OPERATOR_FLATTEN
 from streams.risk.config import RiskConfig
 from streams.risk.rules import RiskBook
 from streams.strategies import StrategyConfig
@@ -131,10 +133,11 @@ class TradingCore:
             partition, topic = raw.partition, raw.topic
             if tracer.enabled:
                 traced.append(raw.headers)
-            risk = self._risk_of(out, partition, None if name == "RiskControl" else record, load)
+            keyed = name != "RiskControl" or record.get("symbol") is not None
+            risk = self._risk_of(out, partition, record if keyed else None, load)
             try:
                 if name == "RiskControl":
-                    self._command(out, partition, cast(RiskControl, record), risk)
+                    self._command(out, raw, cast(RiskControl, record), risk, load)
                 elif name == "Fill":
                     self._reported_fill(out, raw, cast(Fill, record), risk, load)
                 elif name == "OrderEvent":
@@ -153,13 +156,45 @@ class TradingCore:
 
     # ------------------------------------------------------------ by record kind
     def _command(
-        self, out: StageOutput, partition: int, record: RiskControl, risk: RiskBook
+        self,
+        out: StageOutput,
+        raw: RawRecord,
+        record: RiskControl,
+        risk: RiskBook,
+        load: TableLoaders,
     ) -> None:
-        out.changed.add((RISK, book_key(partition)))
-        if record["action"] == "KILL":
+        out.changed.add((RISK, book_key(raw.partition)))
+        action = record["action"]
+        if action == "KILL":
             risk.kill(record["reason"])
-        else:
+        elif action == "RESET":
             risk.reset()
+        else:
+            self._flatten(out, raw, record, risk, load)
+
+    def _flatten(
+        self,
+        out: StageOutput,
+        raw: RawRecord,
+        record: RiskControl,
+        risk: RiskBook,
+        load: TableLoaders,
+    ) -> None:
+        """Decide a FLAT signal for the command's symbol: the order that closes its position."""
+        symbol = record.get("symbol")
+        ledger = risk.ledgers.get(symbol) if symbol else None
+        if symbol is None or ledger is None:
+            raise InvalidInputError(f"FLATTEN of {symbol!r}: this partition holds no such symbol")
+        price = ledger.last_price or ledger.avg_price
+        ts_us = record["ts_event_us"]
+        signal = {
+            "id": f"flatten-{ts_us}-{symbol}", "symbol": symbol, "strategy": OPERATOR_FLATTEN,
+            "side": "FLAT", "strength": 0.0, "confidence": 1.0, "ref_price": price,
+            "ts_event_us": ts_us, "params": {}, "features": {}, "trigger_ids": [],
+        }  # fmt: skip
+        headers = self._continue("signals", raw, {"symbol": symbol, "strategy": OPERATOR_FLATTEN})
+        out.emit("signals", symbol, signal, headers)
+        self._decide(out, raw, cast(Signal, signal), headers, risk, load)
 
     def _market(
         self,

@@ -13,6 +13,12 @@ late with a 500, doing nothing), `stale()` (a listing that lags: no newest order
 error uses code 1089 and E*TRADE-like wording; its real code is not in E*TRADE's public
 documentation. Orders are listed newest first, with `clientOrderId` unless
 `list_client_ids=False` (E*TRADE documents that it "does not appear in any API responses").
+
+OAuth: `/oauth/request_token` hands out a request token, `/e/t/etws/authorize?key&token`
+plays the user's browser step and answers the verifier as text, `/oauth/access_token`
+gives the access token only for that request token and verifier (else 401, as E*TRADE).
+Market: `/v1/market/quote/{symbols}.json` answers `quotes[symbol]` (set by `set_quote`) in
+E*TRADE's QuoteResponse shape, and an ERROR Message for a symbol it does not know.
 """
 
 from __future__ import annotations
@@ -48,6 +54,12 @@ _ACCOUNT_ID = "84010429"
 _T0_MS = 1_704_205_800_000  # 2024-01-02 14:30 UTC
 _ROUTES = {
     ("GET", r"/oauth/renew_access_token"): "renew",
+    ("POST", r"/oauth/request_token"): "request_token",
+    ("GET", r"/oauth/request_token"): "request_token",
+    ("POST", r"/oauth/access_token"): "access_token",
+    ("GET", r"/oauth/access_token"): "access_token",
+    ("GET", r"/e/t/etws/authorize"): "authorize",
+    ("GET", r"/v1/market/quote/(?P<symbols>[^/]+)\.json"): "quote",
     ("POST", r"/v1/accounts/(?P<key>[^/]+)/orders/preview"): "preview",
     ("POST", r"/v1/accounts/(?P<key>[^/]+)/orders/place"): "place",
     ("PUT", r"/v1/accounts/(?P<key>[^/]+)/orders/cancel"): "cancel",
@@ -142,6 +154,10 @@ class FakeETrade:
         self._scripts: dict[str, list[Action]] = {}
         self._previews: dict[str, str] = {}  # previewId -> clientOrderId
         self._next_id = 500
+        self.quotes: dict[str, dict[str, Any]] = {}
+        self.request_token, self.request_secret = "reqTok3n", "reqS3cret"
+        self.verifier = "V3R1F"
+        self.access_token, self.access_secret = "acc3ssTok", "acc3ssS3cret"
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -201,6 +217,11 @@ class FakeETrade:
             signed = qty if order.action == "BUY" else -qty
             self.positions[order.symbol] = self.positions.get(order.symbol, 0.0) + signed
 
+    def set_quote(self, symbol: str, **fields: Any) -> None:
+        """Answer SYMBOL with FIELDS: bid, ask, bidSize, askSize, lastTrade, dateTimeUTC."""
+        with self._lock:
+            self.quotes[symbol] = dict(fields)
+
     def set_status(self, order_id: int, status: str) -> None:
         with self._lock:
             self.orders[order_id].status = status
@@ -215,16 +236,15 @@ class FakeETrade:
             match = re.fullmatch(pattern, split.path)
             if match and method == handler.command:
                 endpoint, params = name, match.groupdict()
+        recorded = RecordedRequest(
+            handler.command, split.path, parse_qs(split.query),
+            dict(handler.headers.items()), body, endpoint,
+        )  # fmt: skip
         with self._lock:
-            self._requests.append(
-                RecordedRequest(
-                    handler.command, split.path, parse_qs(split.query),
-                    dict(handler.headers.items()), body, endpoint,
-                )
-            )  # fmt: skip
+            self._requests.append(recorded)
             queue = self._scripts.get(endpoint) or []
             action = queue.pop(0) if queue else None
-        status, content_type, payload = self._answer(endpoint, params, body, action)
+        status, content_type, payload = self._answer(endpoint, params, body, action, recorded)
         if action is not None and action.kind in ("slow", "stall"):
             time.sleep(action.delay_secs)
         try:
@@ -237,7 +257,12 @@ class FakeETrade:
             pass  # the client gave up waiting (the point of `slow`)
 
     def _answer(
-        self, endpoint: str, params: dict[str, str], body: str, action: Action | None
+        self,
+        endpoint: str,
+        params: dict[str, str],
+        body: str,
+        action: Action | None,
+        recorded: RecordedRequest,
     ) -> tuple[int, str, bytes]:
         xml = endpoint in _XML_ENDPOINTS
         if action is not None and action.kind == "error":
@@ -250,6 +275,9 @@ class FakeETrade:
             return 404, "text/plain", b"not found"
         if endpoint == "renew":
             return 200, "text/plain", b"Access Token has been renewed"
+        if endpoint in ("request_token", "access_token", "authorize", "quote"):
+            with self._lock:
+                return getattr(self, f"_{endpoint}")(params, recorded)
         if params.get("key") != self.account_id_key:
             return _error(400, "100", "Account key does not belong to user.", xml=xml)
         if endpoint == "orders":
@@ -257,6 +285,49 @@ class FakeETrade:
                 return self._orders(lag=1 if action is not None and action.kind == "stale" else 0)
         with self._lock:
             return getattr(self, f"_{endpoint}")(body)
+
+    def _request_token(
+        self, params: dict[str, str], req: RecordedRequest
+    ) -> tuple[int, str, bytes]:
+        if 'oauth_callback="oob"' not in req.headers.get("Authorization", ""):
+            return (
+                400,
+                "text/plain",
+                b"oauth_problem=parameter_absent&oauth_parameters_absent=oauth_callback",
+            )
+        body = (f"oauth_token={self.request_token}&oauth_token_secret={self.request_secret}"
+                "&oauth_callback_confirmed=true")  # fmt: skip
+        return 200, "application/x-www-form-urlencoded", body.encode()
+
+    def _authorize(self, params: dict[str, str], req: RecordedRequest) -> tuple[int, str, bytes]:
+        if req.query.get("token") != [self.request_token]:
+            return 400, "text/plain", b"unknown request token"
+        return 200, "text/plain", self.verifier.encode()
+
+    def _access_token(self, params: dict[str, str], req: RecordedRequest) -> tuple[int, str, bytes]:
+        header = req.headers.get("Authorization", "")
+        wanted = (f'oauth_token="{self.request_token}"', f'oauth_verifier="{self.verifier}"')
+        if not all(part in header for part in wanted):
+            return 401, "text/plain", b"oauth_problem=token_rejected"
+        body = f"oauth_token={self.access_token}&oauth_token_secret={self.access_secret}"
+        return 200, "application/x-www-form-urlencoded", body.encode()
+
+    def _quote(self, params: dict[str, str], req: RecordedRequest) -> tuple[int, str, bytes]:
+        data, messages = [], []
+        for symbol in params["symbols"].split(","):
+            fields = self.quotes.get(symbol)
+            if fields is None:
+                messages.append({"description": f"{symbol} is not a valid symbol.",
+                                 "code": 10033, "type": "ERROR"})  # fmt: skip
+                continue
+            quote = {k: v for k, v in fields.items() if k != "dateTimeUTC"}
+            data.append({"dateTimeUTC": fields.get("dateTimeUTC"), "quoteStatus": "REALTIME",
+                         "ahFlag": "false", "All": quote,
+                         "Product": {"symbol": symbol, "securityType": "EQ"}})  # fmt: skip
+        response: dict[str, Any] = {"QuoteData": data}
+        if messages:
+            response["Messages"] = {"Message": messages}
+        return 200, "application/json", json.dumps({"QuoteResponse": response}).encode()
 
     def _preview(self, body: str) -> tuple[int, str, bytes]:
         request = xmltodict.parse(body)["PreviewOrderRequest"]

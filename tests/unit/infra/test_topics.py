@@ -13,6 +13,7 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
     assert [s.name for s in specs if not s.keyed_by_symbol] == [
         "risk.control",
         "venue.poll",
+        "orders.cancel",
         "deadletter.redriven",
     ]
     names = {s.name for s in specs}
@@ -29,6 +30,7 @@ def test_trading_topics_are_co_partitioned_and_keyed_by_symbol() -> None:
         "positions",
         "risk.control",
         "venue.poll",
+        "orders.cancel",
         "deadletter",
         "deadletter.redriven",
     } == names

@@ -133,7 +133,8 @@ def test_jsonl_bad_lines_become_error_rows_naming_the_line(tmp_path: Path) -> No
     ("spec", "problem"),
     [
         ("jsonl:/no/such/news.jsonl", "does not exist"),
-        ("rss:https://example.com", "expected one of jsonl:PATH, synthetic[:k=v,...]"),
+        ("rss:https://example.com", "name the symbols the feed is about"),
+        ("atom:https://example.com", "expected one of jsonl:PATH, synthetic[:k=v,...]"),
         ("synthetic:count=many", "invalid literal"),
         ("synthetic:tone=happy", "unknown option(s) tone"),
     ],
