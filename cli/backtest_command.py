@@ -15,8 +15,10 @@ from cli.context import console, err_console, fail
 from infra import local
 from infra.clock import wall_clock_us
 from infra.exceptions import PrimestreamError
+from cli.produce_commands import file_layout
 from infra.settings import get_settings
 from producers.exceptions import SourceError
+from producers.market.layout import FileLayout
 from schemas.clients import Clients
 
 if TYPE_CHECKING:
@@ -29,14 +31,16 @@ def _say(line: str) -> None:
     err_console.print(f"[dim]·[/dim] {line}", highlight=False)
 
 
-def _check_inputs(market: str, news: str | None, strategies: Path) -> None:
+def _check_inputs(
+    market: str, news: str | None, strategies: Path, layout: FileLayout | None
+) -> None:
     """Fail with one line on an input that cannot be read, before anything starts."""
     from producers.market.registry import parse_source
     from producers.news.sources import parse_news_source
     from streams.strategies import load_config
 
     try:
-        parse_source(market, clock=wall_clock_us)
+        parse_source(market, clock=wall_clock_us, layout=layout)
         if news is not None:
             parse_news_source(news, clock=wall_clock_us)
     except SourceError as exc:
@@ -97,6 +101,11 @@ def backtest_command(
         300.0, "--stall-timeout", help="Fail when the worker makes no progress this long."
     ),
     keep_infra: bool = typer.Option(False, "--keep-infra", help="Leave local infra running."),
+    symbol: str = typer.Option(None, "--symbol", help="The symbol of a file without one."),
+    tz: str = typer.Option(None, "--tz", help="Zone of a file's zone-less times (e.g. UTC)."),
+    close: str = typer.Option(
+        "16:00", "--close", help="A bare date's bar closes at this time (in --tz or New York)."
+    ),
 ) -> None:
     """Run DATA through the real pipeline (paper broker) in a fresh namespace; write a report."""
     # The pipeline and the report load pandas, pyarrow and matplotlib: only a backtest
@@ -114,7 +123,8 @@ def backtest_command(
     news_spec = input_spec(news) if news else None
     if news_spec and not news_spec.startswith(("jsonl:", "synthetic")):
         fail(f"--news {news}: expected a .jsonl file")
-    _check_inputs(market_spec, news_spec, strategies)
+    layout = file_layout(symbol, tz, close)
+    _check_inputs(market_spec, news_spec, strategies, layout)
     settings = get_settings()
     settings = settings.model_copy(
         update={"namespace": namespace or new_namespace(), "trading_mode": "paper"}
@@ -126,7 +136,12 @@ def backtest_command(
         runtime = Clients(settings)
         _say(f"namespace [bold]{settings.namespace}[/bold]")
         inputs = PipelineInputs(
-            market_spec, news_spec, strategies, out / "worker.log", stall_timeout_secs=stall_secs
+            market_spec,
+            news_spec,
+            strategies,
+            out / "worker.log",
+            stall_timeout_secs=stall_secs,
+            layout=layout,
         )
         with _processing_bar() as progress:
             run = run_pipeline(runtime, inputs, say=_say, progress=progress)
