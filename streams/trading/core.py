@@ -392,13 +392,19 @@ class TradingCore:
         engine = self.engines.get(symbol)
         if engine is None:
             state = load[SIGNALS](symbol)
+            calendar = self.calendar_of(symbol)
             engine = (
-                SymbolEngine.from_state(symbol, self._strategies, self._settings, state)
+                SymbolEngine.from_state(symbol, self._strategies, self._settings, state, calendar)
                 if state is not None
-                else SymbolEngine(symbol, self._strategies, self._settings)
+                else SymbolEngine(symbol, self._strategies, self._settings, calendar)
             )
             self.engines[symbol] = engine
         return engine
+
+    def calendar_of(self, symbol: str) -> str | None:
+        """Return SYMBOL's exchange calendar: the [risk] one, if it filters the symbol."""
+        limits = self._config.limits
+        return limits.calendar if limits.session_filtered(symbol) else None
 
     def accounts(self, symbol: str, load: TableLoaders) -> dict[str, PositionBook]:
         """Return SYMBOL's position books by account, restored from the table on first use."""
