@@ -50,7 +50,9 @@ from streams.execution.reports import ExecutionReport
 from streams.positions.accounting import PositionBook
 from streams.risk.config import RiskConfig
 from streams.risk.rules import RiskBook
+from streams.risk.session import trading_calendar
 from streams.strategies import StrategyConfig
+from streams.strategies.config import AUTO_CALENDAR
 from streams.trading.outputs import (
     alert_record,
     book_key,
@@ -78,6 +80,7 @@ Mode = Literal["alert-only", "paper", "live"]
 _KIND = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
 _ENDED = frozenset({"FILLED", "CANCELED", "REJECTED"})
 _UNKEYED = frozenset({"RiskControl"})
+_DAY_SECS = 86_400
 _Marked = dict[tuple[str, str], PositionBook]
 
 
@@ -223,7 +226,7 @@ class TradingCore:
         marked: _Marked,
     ) -> None:
         """Trade at BAR's open (orders of the last close fill there), mark at its close."""
-        opened = bar_open(bar)
+        opened = bar_open(bar, self._session_open(bar))
         self._trade(out, raw, opened, risk, load, marked, mark=bar_close(bar))
 
     def _decide(
@@ -400,6 +403,21 @@ class TradingCore:
             )
             self.engines[symbol] = engine
         return engine
+
+    def _session_open(self, bar: Bar) -> int | None:
+        """Return the open of a daily BAR's session on its symbol's calendar; None otherwise."""
+        if bar["interval_secs"] != _DAY_SECS:
+            return None
+        code = self._sessions_of(bar["symbol"])
+        return None if code is None else trading_calendar(code).last_open_us(bar["ts_event_us"])
+
+    def _sessions_of(self, symbol: str) -> str | None:
+        """Return the calendar SYMBOL's bars open on: its [risk] one, else its strategies'."""
+        code = self.calendar_of(symbol)
+        if code is None:
+            named = (s.calendar for s in self._strategies.for_symbol(symbol))
+            code = next((c for c in named if c is not None and c != AUTO_CALENDAR), None)
+        return code
 
     def calendar_of(self, symbol: str) -> str | None:
         """Return SYMBOL's exchange calendar: the [risk] one, if it filters the symbol."""
