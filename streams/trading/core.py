@@ -53,6 +53,7 @@ from streams.risk.rules import RiskBook
 from streams.risk.session import trading_calendar
 from streams.strategies import StrategyConfig
 from streams.strategies.config import AUTO_CALENDAR
+from streams.trading.funds import AccountFunds
 from streams.trading.outputs import (
     alert_record,
     book_key,
@@ -208,7 +209,7 @@ class TradingCore:
         if venue is not None:
             out.changed.add((BOOKS, symbol))
             try:
-                report = venue.on_quote(symbol, quote, load[BOOKS])
+                report = venue.on_quote(symbol, quote, load[BOOKS], self._funds(risk))
             except InvalidInputError as exc:
                 out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
                 return
@@ -279,8 +280,15 @@ class TradingCore:
         symbol = order["symbol"]
         taken = self._continue("order", raw, {**attributes, "order.side": order["side"]}, headers)
         out.changed.add((BOOKS, symbol))
-        report = venue.on_order(order, [[k, v.decode()] for k, v in taken], load[BOOKS])
+        headers_taken = [[k, v.decode()] for k, v in taken]
+        report = venue.on_order(order, headers_taken, load[BOOKS], self._funds(risk))
         self._executed(out, raw, symbol, report, risk, load)
+
+    def _funds(self, risk: RiskBook) -> AccountFunds | None:
+        """Return the account's funds for one venue call; None without a cash account."""
+        if self.venue is None or risk.cash is None:
+            return None
+        return AccountFunds(risk, self._config, self.venue.model)
 
     # ------------------------------------------------------------ executions
     def _executed(
