@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,7 +93,9 @@ def backtest_command(
     strategies: Path = typer.Option(..., "--strategies", help="Strategy and risk config (TOML)."),
     out: Path = typer.Option(..., "--out", help="Directory for the report and its files."),
     news: str = typer.Option(None, "--news", help="News as JSONL (scored like `produce news`)."),
-    capital: float = typer.Option(100_000.0, "--capital", help="Starting equity."),
+    capital: float = typer.Option(
+        100_000.0, "--capital", help="The account's cash: sizes and caps orders (risk.capital)."
+    ),
     periods_per_year: float = typer.Option(
         252.0, "--periods-per-year", help="Price steps a year, to annualize (252: daily bars)."
     ),
@@ -125,9 +128,19 @@ def backtest_command(
         fail(f"--news {news}: expected a .jsonl file")
     layout = file_layout(symbol, tz, close)
     _check_inputs(market_spec, news_spec, strategies, layout)
+    if not (math.isfinite(capital) and capital > 0.0):
+        fail(f"--capital {capital:g}: must be a positive amount")
     settings = get_settings()
+    # One partition: the account's cash and every portfolio limit are then the whole
+    # account's, not a partition's share (one worker processes every partition anyway).
+    overrides = {**settings.strategy_overrides, "risk.capital": repr(float(capital))}
     settings = settings.model_copy(
-        update={"namespace": namespace or new_namespace(), "trading_mode": "paper"}
+        update={
+            "namespace": namespace or new_namespace(),
+            "trading_mode": "paper",
+            "partitions": 1,
+            "strategy_overrides": overrides,
+        }
     )
     started_here = settings.uses_local_broker and not any(s.running for s in local.status(settings))
     out.mkdir(parents=True, exist_ok=True)
