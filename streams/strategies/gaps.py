@@ -19,7 +19,6 @@ session is two. Bars longer than a day and quotes measure wall time.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,13 +59,13 @@ class GapPolicy:
     """Decides whether two consecutive updates have a gap between them.
 
     `max_gap_factor` (default 3.0): a step of more than this many expected intervals is a
-    gap. With daily bars, 3.0 lets a weekend (3 days) through and flags a long weekend.
+    gap (inf: none is). With daily bars, 3.0 lets a weekend (3 days) through and flags a long weekend.
     """
 
     max_gap_factor: float = 3.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.max_gap_factor) and self.max_gap_factor >= 1.0):
+        if not self.max_gap_factor >= 1.0:  # False for NaN; inf: never a gap
             raise ValueError(f"max_gap_factor must be >= 1, got {self.max_gap_factor!r}")
 
     def is_gap(
