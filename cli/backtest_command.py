@@ -13,10 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.context import console, err_console, fail
+from cli.produce_commands import file_layout
 from infra import local
 from infra.clock import wall_clock_us
 from infra.exceptions import PrimestreamError
-from cli.produce_commands import file_layout
 from infra.settings import get_settings
 from producers.exceptions import SourceError
 from producers.market.layout import FileLayout

@@ -161,7 +161,5 @@ def report_html(page: ReportPage, *, max_trade_rows: int = MAX_TRADE_ROWS) -> st
         trades=[_cells(row) for row in shown],
         trades_caption=_caption(fills, len(shown)),
         trips=[_trip_cells(t) for t in page.round_trips[:max_trade_rows]],
-        trips_caption=_trips_caption(
-            page.round_trips, len(page.round_trips[:max_trade_rows])
-        ),
+        trips_caption=_trips_caption(page.round_trips, len(page.round_trips[:max_trade_rows])),
     )

@@ -192,7 +192,7 @@ class _RowReader:
             values = {name: fn(name, cells[i]) for name, i, fn in self._fields}
         except _CellError as err:
             return SourceRow(row, error=str(err))
-        symbol = values.get("symbol", self._layout.symbol)
+        symbol: str = values.get("symbol") or self._layout.symbol or ""
         seq = values.get("seq", self._next_seq.get(symbol, 0))
         self._next_seq[symbol] = seq + 1
         head = {"symbol": symbol, "ts_event_us": values["ts"], "ts_ingest_us": self._clock()}

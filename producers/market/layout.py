@@ -90,7 +90,8 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SourceError(f"--tz {name}", "unknown time zone (e.g. UTC, America/New_York)") from None
+        problem = "unknown time zone (e.g. UTC, America/New_York)"
+        raise SourceError(f"--tz {name}", problem) from None
 
 
 @dataclass(frozen=True)

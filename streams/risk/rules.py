@@ -42,11 +42,11 @@ from decimal import Decimal
 from typing import Any, Final
 
 from streams.exceptions import InvalidInputError
+from streams.positions.cost_basis import exact
 from streams.risk.candidate import Candidate, SignalView
 from streams.risk.checks import RULES, evaluate, exceeds
 from streams.risk.config import RiskConfig
 from streams.risk.ledger import SymbolLedger
-from streams.positions.cost_basis import exact
 from streams.risk.session import trading_day
 
 __all__ = ["RULES", "Decision", "RiskBook", "order_id"]

@@ -37,9 +37,7 @@ def round_to_lot(qty: float, lot: float) -> float:
     return round(max(lots, 0) * lot, _QTY_DIGITS)
 
 
-def size(
-    rule: SizingRule, signal: Mapping[str, Any], *, equity: float | None = None
-) -> SizeResult:
+def size(rule: SizingRule, signal: Mapping[str, Any], *, equity: float | None = None) -> SizeResult:
     """Return the quantity RULE gives SIGNAL (a Signal record), or None with the reason.
 
     EQUITY: the account's (None: no account), which pct_equity and all_in need.

@@ -5,7 +5,7 @@
     symbols = ["AAPL", "MSFT"]      # or "*" for every symbol
     enabled = true                  # optional; false keeps the table but runs nothing
     params = { fast = 10, slow = 30 }   # optional; the rest take their defaults
-    max_gap_bars = 3.0              # optional; a step of more bars is a gap (streams.strategies.gaps)
+    max_gap_bars = 3.0              # optional; a longer step is a gap (streams.strategies.gaps)
     calendar = "auto"               # optional; the gap rule's sessions: "auto" ([risk] calendar
                                     # of a session-filtered symbol), "none" (wall time), or "XNYS"
 

@@ -59,7 +59,8 @@ class GapPolicy:
     """Decides whether two consecutive updates have a gap between them.
 
     `max_gap_factor` (default 3.0): a step of more than this many expected intervals is a
-    gap (inf: none is). With daily bars, 3.0 lets a weekend (3 days) through and flags a long weekend.
+    gap (inf: none is). In wall time, 3.0 lets a weekend of daily bars (3 days) through and
+    flags a long weekend; in sessions, both are one step.
     """
 
     max_gap_factor: float = 3.0

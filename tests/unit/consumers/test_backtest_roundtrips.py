@@ -14,7 +14,9 @@ _DAY = 86_400_000_000
 _PRICES = [(d * _DAY, "ACME", 10.0 + d) for d in range(1, 7)]
 
 
-def _fill(n: int, side: str, qty: float, price: str, fee: str = "1", day: int = 0) -> dict[str, Any]:
+def _fill(
+    n: int, side: str, qty: float, price: str, fee: str = "1", day: int = 0
+) -> dict[str, Any]:
     return {
         "id": f"o-{n}-1", "order_id": f"o-{n}", "symbol": "ACME", "account": "default",
         "side": side, "qty": qty, "price": Decimal(price), "fee": Decimal(fee),

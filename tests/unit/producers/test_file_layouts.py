@@ -77,7 +77,9 @@ def test_yahoo_style_file_reads_as_the_sample(
 @pytest.mark.parametrize("name", ["ts", "Timestamp", "TIME", "date", "DateTime", " datetime "])
 def test_time_column_aliases_in_any_case(tmp_path: Path, name: str) -> None:
     path = tmp_path / "bars.csv"
-    path.write_text(f"Symbol,{name},Open,High,Low,Close,Volume\nAAPL,2024-01-02T21:00:00Z,1,2,1,2,5\n")
+    path.write_text(
+        f"Symbol,{name},Open,High,Low,Close,Volume\nAAPL,2024-01-02T21:00:00Z,1,2,1,2,5\n"
+    )
 
     (record,) = _records(f"csv:{path}")
 
@@ -160,6 +162,8 @@ def test_bad_zone_and_close_are_one_line_errors() -> None:
 
 
 def test_canonical_columns_resolve_aliases_and_keep_the_rest() -> None:
-    got = canonical_columns(["", "__index_level_0__", "Bid Size", "ask_size", "Adj Close", "Ticker"])
+    names = ["", "__index_level_0__", "Bid Size", "ask_size", "Adj Close", "Ticker"]
+
+    got = canonical_columns(names)
 
     assert got == ["ts", "ts", "bid_size", "ask_size", "adj close", "symbol"]
