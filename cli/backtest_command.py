@@ -179,7 +179,7 @@ def backtest_command(
     console.print(summary_table(report))
     console.print(
         f"report: [bold]{out / 'report.html'}[/bold] (and report.json, trades.parquet, "
-        "equity.parquet, equity.png)",
+        "roundtrips.parquet, equity.parquet, equity.png)",
         highlight=False,
     )
     _say(

@@ -8,6 +8,7 @@ bar's open), `exclusive_orders=False`, `finalize_trades=False`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +56,9 @@ def backtesting_py_trades(
             elif crossover(self.ma2, self.ma1):
                 self.position.close()
 
-    stats = Backtest(GOOG, SmaCross, cash=cash, commission=0.0, trade_on_close=False).run()
+    with warnings.catch_warnings():  # an open trade at the end, pandas deprecations: its own
+        warnings.simplefilter("ignore")
+        stats = Backtest(GOOG, SmaCross, cash=cash, commission=0.0, trade_on_close=False).run()
     trades: pd.DataFrame = stats["_trades"]
     closed = [
         BtTrade(int(t.EntryBar), int(t.ExitBar), float(t.Size), t.EntryPrice, t.ExitPrice)
