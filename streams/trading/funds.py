@@ -9,7 +9,8 @@ carry at the price it really fills at (slippage included) with the fees it will 
   a long is not resized);
 - **every order** that opens or adds to a position is capped by the free cash (equity less
   the value of every open position: margin 1, shorts included), as backtesting.py's
-  broker does; what only closes a position needs none. Nothing affordable: CANCELED.
+  broker does; what only closes a position needs none, and what it frees (a flip) counts.
+  Nothing affordable: CANCELED.
 
 The unit cost is `price x (1 + commission_bps) + commission_per_share`, and the minimum
 commission must fit beside it. Equity is the risk book's: cash plus positions at their
@@ -72,6 +73,9 @@ class AccountFunds:
             )
         closing = min(qty, max(-sign * position, 0.0))  # what reduces an opposite position
         opening = qty - closing
+        # Closing frees what that part of the position held, less its fees (a flip's new
+        # side may use it): q x price back, q x (unit - price) paid.
+        free += closing * (2.0 * fill_price - unit)
         minimum = float(self.model.commission_min)
         affordable = _floor_lots(min(free / unit, (free - minimum) / fill_price), rule.lot)
         if opening > affordable:

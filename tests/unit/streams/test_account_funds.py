@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -178,3 +179,18 @@ def test_equity_sizing_at_the_signal_needs_an_account() -> None:
 def test_bad_capital_and_pct_are_config_errors(document: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigError, match=problem.replace("*", r"\*")):
         parse_risk_config(document)
+
+
+def test_a_flip_may_use_what_closing_the_old_side_frees() -> None:
+    config = _risk("fixed_qty", qty=100.0, capital=10_000.0)
+    config = RiskConfig(
+        mode="paper", limits=replace(config.limits, allow_short=True), sizing=config.sizing
+    )
+    account = _Account(config)
+    account.trade("BUY", ref=100.0, fill_at=100.0, n=1)  # 100 long, no cash free
+
+    sold = account.trade("SELL", ref=100.0, fill_at=100.0, n=2)  # to 100 short: 200
+
+    assert sold == 200.0
+    assert account.risk.ledgers["ACME"].qty == -100.0
+    assert account.risk.free_cash() == pytest.approx(0.0)
