@@ -101,8 +101,8 @@ def detect_kind(source: str, columns: Sequence[str], *, symbol: str | None = Non
 
 
 _EXPECTED: dict[MarketKind, str] = {
-    "bar": "[symbol], ts|timestamp|date|datetime|time, open, high, low, close, volume",
-    "quote": "[symbol], ts|timestamp|date|datetime|time, bid, ask, bid_size, ask_size",
+    "bar": "symbol (or --symbol), ts|timestamp|date|datetime|time, open, high, low, close, volume",
+    "quote": "symbol (or --symbol), ts|timestamp|date|datetime|time, bid, ask, bid_size, ask_size",
 }
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
-
-from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pandas as pd

@@ -127,9 +127,9 @@ def test_a_zone_less_parquet_time_of_day_needs_tz(tmp_path: Path) -> None:
             "Open,High,Low,Close,Volume",
             FileLayout(symbol="GOOG"),
             "missing column(s) ts for bars (found: 'open', 'high', 'low', 'close', 'volume'; "
-            "expected for bars: [symbol], ts|timestamp|date|datetime|time, open, high, low, "
-            "close, volume; for quotes: [symbol], ts|timestamp|date|datetime|time, bid, ask, "
-            "bid_size, ask_size)",
+            "expected for bars: symbol (or --symbol), ts|timestamp|date|datetime|time, open, "
+            "high, low, close, volume; for quotes: symbol (or --symbol), "
+            "ts|timestamp|date|datetime|time, bid, ask, bid_size, ask_size)",
         ),
         ("Date,Open,High,Low,Close,Volume", None, "missing column(s) symbol for bars (or pass"),
         ("symbol,date,open,high,low,close,volume", FileLayout(symbol="X"), "has a symbol column"),
