@@ -115,6 +115,8 @@ class TradingCore:
         self._budget = 1.0 / partitions
         self._decoders = decoders
         self.venue = venue
+        # fixed_notional orders are sized again at the fill price, account or not.
+        self._notional_sizing = any(r.kind == "fixed_notional" for r in risk.sizing.values())
         given = tracers or {}
         self._tracers = {s: given.get(s) or StageTracer(None, s, "") for s in TRACED_STAGES}
         self.engines: dict[str, SymbolEngine] = {}
@@ -285,8 +287,8 @@ class TradingCore:
         self._executed(out, raw, symbol, report, risk, load)
 
     def _funds(self, risk: RiskBook) -> AccountFunds | None:
-        """Return the account's funds for one venue call; None without a cash account."""
-        if self.venue is None or risk.cash is None:
+        """Return the account's funds for one venue call; None when nothing asks them."""
+        if self.venue is None or (risk.cash is None and not self._notional_sizing):
             return None
         return AccountFunds(risk, self._config, self.venue.model)
 

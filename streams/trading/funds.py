@@ -6,7 +6,8 @@ carry at the price it really fills at (slippage included) with the fees it will 
 
 - **pct_equity / all_in** orders are sized again: `pct x equity / unit cost`, rounded
   down to the rule's lot, minus what the position already holds (a SELL that only closes
-  a long is not resized);
+  a long is not resized); **fixed_notional** ones as `notional / fill price` (with or
+  without an account: the notional is at the price paid, not the signal's);
 - **every order** that opens or adds to a position is capped by the free cash (equity less
   the value of every open position: margin 1, shorts included), as backtesting.py's
   broker does; what only closes a position needs none, and what it frees (a flip) counts.
@@ -52,10 +53,6 @@ class AccountFunds:
 
     def funded(self, order: RestingOrder, price: Decimal, position: float) -> FundedQty | None:
         """Return how much ORDER may fill at PRICE (see the module doc); None: as sent."""
-        equity, free = self.risk.equity(), self.risk.free_cash()
-        if equity is None or free is None:
-            return None
-        free -= self.reserved
         fill_price = float(price)
         unit = fill_price * (1.0 + self.model.commission_bps / 1e4) + float(
             self.model.commission_per_share
@@ -63,14 +60,23 @@ class AccountFunds:
         rule = self.config.sizing_for(order.strategy)
         sign = 1.0 if order.side == "BUY" else -1.0
         qty, reasons = order.qty, []
-        if rule.kind in EQUITY_SIZING and (sign > 0 or self.config.limits.allow_short):
+        equity = self.risk.equity()
+        sized = sign > 0 or self.config.limits.allow_short  # not a SELL that only closes
+        target = None
+        if sized and rule.kind in EQUITY_SIZING and equity is not None:
             share = 1.0 if rule.kind == "all_in" else rule.pct
             target = round_to_lot(min(share * equity / unit, rule.max_qty), rule.lot)
+            how = f"{share:g} x equity {equity:,.2f}"
+        elif sized and rule.kind == "fixed_notional":
+            target = round_to_lot(min(rule.notional / fill_price, rule.max_qty), rule.lot)
+            how = f"{rule.notional:,.2f} / {fill_price:g}"
+        if target is not None:
             qty = round(max(target - sign * position, 0.0), _QTY_DIGITS)
-            reasons.append(
-                f"sized at the fill price {fill_price:g}: {share:g} x equity {equity:,.2f} "
-                f"-> {target:g}"
-            )
+            reasons.append(f"sized at the fill price {fill_price:g}: {how} -> {target:g}")
+        free = self.risk.free_cash()
+        if free is None:  # no account: no cash to cap orders with
+            return None if qty == order.qty else FundedQty(qty, "; ".join(reasons))
+        free -= self.reserved
         closing = min(qty, max(-sign * position, 0.0))  # what reduces an opposite position
         opening = qty - closing
         # Closing frees what that part of the position held, less its fees (a flip's new

@@ -194,3 +194,15 @@ def test_a_flip_may_use_what_closing_the_old_side_frees() -> None:
     assert sold == 200.0
     assert account.risk.ledgers["ACME"].qty == -100.0
     assert account.risk.free_cash() == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("capital", [float("inf"), 1e9])
+def test_fixed_notional_is_sized_at_the_fill_price_with_or_without_an_account(
+    capital: float,
+) -> None:
+    account = _Account(_risk("fixed_notional", notional=10_000.0, capital=capital))
+
+    bought = account.trade("BUY", ref=100.0, fill_at=125.0, n=1)
+
+    assert bought == 80.0  # 10,000 / 125, not 10,000 / 100
+    assert "sized at the fill price 125: 10,000.00 / 125 -> 80" in account.events[-1]["reason"]
