@@ -117,6 +117,7 @@ class TradingCore:
         self.venue = venue
         # fixed_notional orders are sized again at the fill price, account or not.
         self._notional_sizing = any(r.kind == "fixed_notional" for r in risk.sizing.values())
+        self._sessions: dict[str, str | None] = {}  # symbol -> calendar its bars open on
         given = tracers or {}
         self._tracers = {s: given.get(s) or StageTracer(None, s, "") for s in TRACED_STAGES}
         self.engines: dict[str, SymbolEngine] = {}
@@ -423,10 +424,13 @@ class TradingCore:
 
     def _sessions_of(self, symbol: str) -> str | None:
         """Return the calendar SYMBOL's bars open on: its [risk] one, else its strategies'."""
+        if symbol in self._sessions:
+            return self._sessions[symbol]
         code = self.calendar_of(symbol)
         if code is None:
             named = (s.calendar for s in self._strategies.for_symbol(symbol))
             code = next((c for c in named if c is not None and c != AUTO_CALENDAR), None)
+        self._sessions[symbol] = code  # config, not state: kept across forget()
         return code
 
     def calendar_of(self, symbol: str) -> str | None:
