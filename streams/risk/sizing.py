@@ -45,8 +45,8 @@ def size(rule: SizingRule, signal: Mapping[str, Any], *, equity: float | None = 
     if rule.kind in EQUITY_SIZING:
         price = _positive(signal.get("ref_price"))
         if equity is None or price is None:
-            why = "no account (set risk.capital)" if equity is None else "no ref_price"
-            return SizeResult(None, f"{rule.kind} needs {why}")
+            why = "no account to size from (set risk.capital)" if equity is None else "no ref_price"
+            return SizeResult(None, f"{rule.kind}: {why}")
         share = _share(rule)
         raw, how = share * equity / price, f"{_num(share)} x {_num(equity)} / {_num(price)}"
     elif rule.kind == "fixed_qty":

@@ -164,7 +164,8 @@ def test_equity_sizing_at_the_signal_needs_an_account() -> None:
 
     sized = SizeResult(50.0, "0.25 x 10000 / 50 = 50 -> 50 (lot 1)")
     assert size(rule, signal, equity=10_000.0) == sized
-    assert size(rule, signal) == SizeResult(None, "pct_equity needs no account (set risk.capital)")
+    refused = SizeResult(None, "pct_equity: no account to size from (set risk.capital)")
+    assert size(rule, signal) == refused
     assert size_qty(SizingRule(kind="all_in"), signal, equity=1_000.0) == 20.0
 
 
