@@ -22,7 +22,6 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     ("header", "extra", "says"),
     [
         ("when,price", (), "(found: 'when', 'price'; expected for bars: symbol (or --symbol), "),
-        ("Date,Open,High,Low,Close,Adj Close,Volume", (), "missing column(s) symbol for bars"),
         ("Date,Open,High,Low,Close,Volume", ("--tz", "Mars/Olympus"), "unknown time zone"),
     ],
 )
