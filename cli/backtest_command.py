@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.context import console, err_console, fail
+from cli.produce_commands import file_layout
 from infra import local
 from infra.clock import wall_clock_us
 from infra.exceptions import PrimestreamError
 from infra.settings import get_settings
 from producers.exceptions import SourceError
+from producers.market.layout import FileLayout
 from schemas.clients import Clients
 
 if TYPE_CHECKING:
@@ -29,14 +32,16 @@ def _say(line: str) -> None:
     err_console.print(f"[dim]·[/dim] {line}", highlight=False)
 
 
-def _check_inputs(market: str, news: str | None, strategies: Path) -> None:
+def _check_inputs(
+    market: str, news: str | None, strategies: Path, layout: FileLayout | None
+) -> None:
     """Fail with one line on an input that cannot be read, before anything starts."""
     from producers.market.registry import parse_source
     from producers.news.sources import parse_news_source
     from streams.strategies import load_config
 
     try:
-        parse_source(market, clock=wall_clock_us)
+        parse_source(market, clock=wall_clock_us, layout=layout)
         if news is not None:
             parse_news_source(news, clock=wall_clock_us)
     except SourceError as exc:
@@ -88,7 +93,9 @@ def backtest_command(
     strategies: Path = typer.Option(..., "--strategies", help="Strategy and risk config (TOML)."),
     out: Path = typer.Option(..., "--out", help="Directory for the report and its files."),
     news: str = typer.Option(None, "--news", help="News as JSONL (scored like `produce news`)."),
-    capital: float = typer.Option(100_000.0, "--capital", help="Starting equity."),
+    capital: float = typer.Option(
+        100_000.0, "--capital", help="The account's cash: sizes and caps orders (risk.capital)."
+    ),
     periods_per_year: float = typer.Option(
         252.0, "--periods-per-year", help="Price steps a year, to annualize (252: daily bars)."
     ),
@@ -97,6 +104,11 @@ def backtest_command(
         300.0, "--stall-timeout", help="Fail when the worker makes no progress this long."
     ),
     keep_infra: bool = typer.Option(False, "--keep-infra", help="Leave local infra running."),
+    symbol: str = typer.Option(None, "--symbol", help="The symbol of a file without one."),
+    tz: str = typer.Option(None, "--tz", help="Zone of a file's zone-less times (e.g. UTC)."),
+    close: str = typer.Option(
+        "16:00", "--close", help="A bare date's bar closes at this time (in --tz or New York)."
+    ),
 ) -> None:
     """Run DATA through the real pipeline (paper broker) in a fresh namespace; write a report."""
     # The pipeline and the report load pandas, pyarrow and matplotlib: only a backtest
@@ -114,10 +126,21 @@ def backtest_command(
     news_spec = input_spec(news) if news else None
     if news_spec and not news_spec.startswith(("jsonl:", "synthetic")):
         fail(f"--news {news}: expected a .jsonl file")
-    _check_inputs(market_spec, news_spec, strategies)
+    layout = file_layout(symbol, tz, close)
+    _check_inputs(market_spec, news_spec, strategies, layout)
+    if not (math.isfinite(capital) and capital > 0.0):
+        fail(f"--capital {capital:g}: must be a positive amount")
     settings = get_settings()
+    # One partition: the account's cash and every portfolio limit are then the whole
+    # account's, not a partition's share (one worker processes every partition anyway).
+    overrides = {**settings.strategy_overrides, "risk.capital": repr(float(capital))}
     settings = settings.model_copy(
-        update={"namespace": namespace or new_namespace(), "trading_mode": "paper"}
+        update={
+            "namespace": namespace or new_namespace(),
+            "trading_mode": "paper",
+            "partitions": 1,
+            "strategy_overrides": overrides,
+        }
     )
     started_here = settings.uses_local_broker and not any(s.running for s in local.status(settings))
     out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +149,12 @@ def backtest_command(
         runtime = Clients(settings)
         _say(f"namespace [bold]{settings.namespace}[/bold]")
         inputs = PipelineInputs(
-            market_spec, news_spec, strategies, out / "worker.log", stall_timeout_secs=stall_secs
+            market_spec,
+            news_spec,
+            strategies,
+            out / "worker.log",
+            stall_timeout_secs=stall_secs,
+            layout=layout,
         )
         with _processing_bar() as progress:
             run = run_pipeline(runtime, inputs, say=_say, progress=progress)
@@ -151,7 +179,7 @@ def backtest_command(
     console.print(summary_table(report))
     console.print(
         f"report: [bold]{out / 'report.html'}[/bold] (and report.json, trades.parquet, "
-        "equity.parquet, equity.png)",
+        "roundtrips.parquet, equity.parquet, equity.png)",
         highlight=False,
     )
     _say(

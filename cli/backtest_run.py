@@ -30,6 +30,7 @@ from consumers.end_of_input import InputEnd, write_markers
 from consumers.lag import group_position
 from infra.clients import producer_config
 from infra.clock import wall_clock_us
+from producers.market.layout import FileLayout
 from producers.publisher import PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
@@ -91,10 +92,10 @@ def new_namespace() -> str:
 _MarketRows = tuple[str, str, Callable[..., None], Iterator[SourceRow], int | None]
 
 
-def _market_rows(spec: str) -> _MarketRows:
+def _market_rows(spec: str, layout: FileLayout | None) -> _MarketRows:
     from producers.market.registry import parse_source
 
-    source = parse_source(spec, clock=wall_clock_us)
+    source = parse_source(spec, clock=wall_clock_us, layout=layout)
     if source.kind == "quote":
         return "market.quotes", "Quote", validate_quote, source.records(), source.total
     return "market.bars", "Bar", validate_bar, source.records(), source.total
@@ -228,6 +229,7 @@ class PipelineInputs:
     # Publish the market data before the worker starts (benchmarks: the worker's own rate,
     # not bounded by a producer on the same cores). Not with news, which goes in lockstep.
     publish_first: bool = False
+    layout: FileLayout | None = None  # a file's symbol, zone, close (--symbol, --tz, --close)
 
 
 def run_pipeline(
@@ -240,7 +242,7 @@ def run_pipeline(
     """Run INPUTS through a paper worker in RUNTIME's namespace; return what came out."""
     started = time.monotonic()
     apply_all(runtime)
-    topic, record, check, rows, total = _market_rows(inputs.market)
+    topic, record, check, rows, total = _market_rows(inputs.market, inputs.layout)
     published: dict[str, PublishStats] = {}
     if inputs.publish_first and inputs.news is not None:
         raise ValueError("publish_first does not go with news (published in lockstep)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,12 @@ class PaperWorkerProcess:
                     **os.environ,
                     "PRIMESTREAM_TRADING_MODE": "paper",
                     "PRIMESTREAM_NAMESPACE": self._runtime.settings.namespace,
+                    # The command's own settings, which may differ from the environment's
+                    # (a backtest: one partition, its --capital as risk.capital).
+                    "PRIMESTREAM_PARTITIONS": str(self._runtime.settings.partitions),
+                    "PRIMESTREAM_STRATEGY_OVERRIDES": json.dumps(
+                        self._runtime.settings.strategy_overrides
+                    ),
                 },
                 stdout=out or subprocess.DEVNULL,
                 stderr=subprocess.STDOUT if out else subprocess.DEVNULL,

@@ -29,13 +29,14 @@ from infra.metrics import PRODUCER_RECORDS, Metrics, MetricsServer, serve_metric
 from infra.telemetry import RecordTracer, setup_tracing
 from producers.exceptions import SourceError
 from producers.market.base import MarketSource
+from producers.market.layout import FileLayout, parse_close
 from producers.polling import until_interrupted
 from producers.publisher import Publisher, PublishStats
 from producers.rows import SourceRow
 from producers.validation import ValidationLimits, validate_bar, validate_news, validate_quote
 from schemas.clients import Clients
 
-__all__ = ["app", "publish_rows"]
+__all__ = ["app", "file_layout", "publish_rows"]
 
 app = typer.Typer(help="Publish market data or news as Avro records.", no_args_is_help=True)
 
@@ -169,6 +170,14 @@ def _exit_code(stats: PublishStats) -> int:
     return 1 if stats.rejected else 0
 
 
+def file_layout(symbol: str | None, tz: str | None, close: str) -> FileLayout:
+    """Return the FileLayout of the --symbol, --tz and --close options; fail with one line."""
+    try:
+        return FileLayout(symbol=symbol, tz=tz, close=parse_close(close))
+    except (SourceError, ValueError) as exc:
+        fail(str(exc))
+
+
 @app.command()
 def market(
     source: str = typer.Option(
@@ -180,6 +189,11 @@ def market(
     ),
     max_records: int = typer.Option(None, "--max", help="Stop after this many records."),
     rate: float = typer.Option(None, "--rate", help="Throttle to this many records/s."),
+    symbol: str = typer.Option(None, "--symbol", help="The symbol of a file without one."),
+    tz: str = typer.Option(None, "--tz", help="Zone of a file's zone-less times (e.g. UTC)."),
+    close: str = typer.Option(
+        "16:00", "--close", help="A bare date's bar closes at this time (in --tz or New York)."
+    ),
 ) -> None:
     """Publish quotes or bars; invalid rows are rejected with a reason and never sent."""
     from producers.market.registry import parse_source
@@ -192,6 +206,7 @@ def market(
             src: MarketSource = etrade_quote_source(source, runtime.settings)
         else:
             src = parse_source(source, clock=wall_clock_us)
+        src = parse_source(source, clock=wall_clock_us, layout=file_layout(symbol, tz, close))
     except SourceError as exc:
         fail(str(exc))
     topic_name, record = _TOPIC_OF_KIND[src.kind]

@@ -2,8 +2,8 @@
 
 Everything is inline: the stylesheet, and the chart as a base64 data URI; the page loads
 nothing from the network. Rendered by Jinja2 with autoescaping on, so a title, symbol or
-id can never inject markup. Every fill is a row of the trades table up to
-MAX_TRADE_ROWS; beyond that the first ones are shown and the caption says so.
+id can never inject markup. Every round trip, then every fill, is a row of its table up
+to MAX_TRADE_ROWS; beyond that the first ones are shown and the caption says so.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from consumers.backtest_ledger import LedgerRow
 from consumers.backtest_metrics import BacktestMetrics
+from consumers.backtest_roundtrips import RoundTrip
 from consumers.backtest_summary import (
     format_money,
     format_price,
@@ -42,6 +43,51 @@ class ReportPage:
     first_event_us: int | None = None
     last_event_us: int | None = None
     strategy_config: str = ""
+    round_trips: Sequence[RoundTrip] = ()
+
+
+@dataclass(frozen=True)
+class _TripCells:
+    symbol: str
+    side: str
+    qty: str
+    entry: str
+    entry_bar: str
+    entry_price: str
+    exit: str
+    exit_bar: str
+    exit_price: str
+    fees: str
+    pnl: str
+    return_pct: str
+    sign: str
+
+
+def _trip_cells(trip: RoundTrip) -> _TripCells:
+    sign = "pos" if trip.pnl > 0 else "neg" if trip.pnl < 0 else ""
+    return _TripCells(
+        symbol=trip.symbol,
+        side=trip.side,
+        qty=format_qty(trip.qty),
+        entry=format_time(trip.entry_us),
+        entry_bar=str(trip.entry_bar),
+        entry_price=format_price(trip.entry_price),
+        exit="open" if trip.exit_us is None else format_time(trip.exit_us),
+        exit_bar="" if trip.exit_bar is None else str(trip.exit_bar),
+        exit_price="" if trip.exit_price is None else format_price(trip.exit_price),
+        fees=format_money(trip.fees),
+        pnl=format_money(trip.pnl),
+        return_pct=f"{trip.return_pct:+.2%}",
+        sign=sign,
+    )
+
+
+def _trips_caption(trips: Sequence[RoundTrip], shown: int) -> str:
+    still_open = sum(1 for t in trips if t.open)
+    counted = f"{len(trips) - still_open:,} closed, {still_open:,} open"
+    if shown < len(trips):
+        return f"{counted}: the first {shown:,} are shown (all are in roundtrips.parquet)"
+    return f"{counted}; P&L net of fees, an open trip marked at the last price"
 
 
 @dataclass(frozen=True)
@@ -114,4 +160,6 @@ def report_html(page: ReportPage, *, max_trade_rows: int = MAX_TRADE_ROWS) -> st
         metrics=metric_rows(page.metrics),
         trades=[_cells(row) for row in shown],
         trades_caption=_caption(fills, len(shown)),
+        trips=[_trip_cells(t) for t in page.round_trips[:max_trade_rows]],
+        trips_caption=_trips_caption(page.round_trips, len(page.round_trips[:max_trade_rows])),
     )

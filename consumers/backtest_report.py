@@ -10,6 +10,10 @@
   with the position its (account, symbol) book held after it and the P&L it realized
   at average cost (gross of fees; 0 when it opened or added), see `backtest_ledger`.
   The same input always gives the same bytes;
+- `roundtrips.parquet`: ONE ROW PER ROUND TRIP (a position from flat back to flat, as
+  backtesting.py lists trades): side, qty, entry and exit time, bar and average price,
+  fees, net P&L and return, whether it is still open (`backtest_roundtrips`); the page
+  lists them too, and report.json counts them (`round_trips`, `open_round_trips`);
 - `equity.parquet`: one row per price step: equity, drawdown below the running peak
   (a fraction, >= 0) and whether a position was open;
 - `equity.png`: equity and drawdown over time (`backtest_chart`);
@@ -37,10 +41,12 @@ from consumers.backtest_chart import equity_chart_png
 from consumers.backtest_ledger import LedgerRow, drawdowns, fill_ledger
 from consumers.backtest_metrics import BacktestMetrics, EquityStep, backtest_metrics, equity_curve
 from consumers.backtest_page import ReportPage, report_html
+from consumers.backtest_roundtrips import RoundTrip, round_trips
 from consumers.backtest_summary import format_time, metric_rows
 
 __all__ = [
     "EQUITY_SCHEMA",
+    "ROUNDTRIPS_SCHEMA",
     "TRADES_SCHEMA",
     "BacktestInput",
     "BacktestReport",
@@ -65,6 +71,26 @@ TRADES_SCHEMA = pa.schema(
         pa.field("fill_id", pa.string(), nullable=False),
         pa.field("position", pa.float64(), nullable=False),
         pa.field("realized_pnl", pa.float64(), nullable=False),
+    ]
+)
+
+#: the columns of roundtrips.parquet, one row per round trip
+ROUNDTRIPS_SCHEMA = pa.schema(
+    [
+        pa.field("account", pa.string(), nullable=False),
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("side", pa.string(), nullable=False),
+        pa.field("qty", pa.float64(), nullable=False),
+        pa.field("entry_time", _TIME, nullable=False),
+        pa.field("entry_bar", pa.int64(), nullable=False),
+        pa.field("entry_price", pa.float64(), nullable=False),
+        pa.field("exit_time", _TIME, nullable=True),
+        pa.field("exit_bar", pa.int64(), nullable=True),
+        pa.field("exit_price", pa.float64(), nullable=True),
+        pa.field("fees", pa.float64(), nullable=False),
+        pa.field("pnl", pa.float64(), nullable=False),
+        pa.field("return_pct", pa.float64(), nullable=False),
+        pa.field("open", pa.bool_(), nullable=False),
     ]
 )
 
@@ -123,6 +149,8 @@ class BacktestReport:
     equity_parquet: Path
     chart_png: Path
     report_html: Path
+    roundtrips_parquet: Path
+    round_trips: tuple[RoundTrip, ...] = ()
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -130,6 +158,7 @@ class BacktestReport:
         return (
             self.report_json,
             self.trades_parquet,
+            self.roundtrips_parquet,
             self.equity_parquet,
             self.chart_png,
             self.report_html,
@@ -150,6 +179,8 @@ def _document(report: BacktestReport, inp: BacktestInput) -> dict[str, Any]:
         "first_event": _iso(report.first_event_us),
         "last_event": _iso(report.last_event_us),
         "fills": report.fills,
+        "round_trips": sum(1 for t in report.round_trips if not t.open),
+        "open_round_trips": sum(1 for t in report.round_trips if t.open),
         "periods_per_year": inp.periods_per_year,
         **dataclasses.asdict(report.metrics),
     }
@@ -170,6 +201,13 @@ def _trades_table(ledger: Sequence[LedgerRow]) -> pa.Table:
         "realized_pnl": [r.realized_pnl for r in ledger],
     }
     return pa.Table.from_pydict(columns, schema=TRADES_SCHEMA)
+
+
+def _roundtrips_table(trips: Sequence[RoundTrip]) -> pa.Table:
+    names = [f.name for f in ROUNDTRIPS_SCHEMA]
+    renamed = {"entry_time": "entry_us", "exit_time": "exit_us"}
+    columns = {name: [getattr(t, renamed.get(name, name)) for t in trips] for name in names}
+    return pa.Table.from_pydict(columns, schema=ROUNDTRIPS_SCHEMA)
 
 
 def _equity_table(curve: Sequence[EquityStep], falls: Sequence[float]) -> pa.Table:
@@ -217,10 +255,13 @@ def write_report(inp: BacktestInput, out_dir: Path) -> BacktestReport:
         equity_parquet=out_dir / "equity.parquet",
         chart_png=out_dir / "equity.png",
         report_html=out_dir / "report.html",
+        roundtrips_parquet=out_dir / "roundtrips.parquet",
+        round_trips=tuple(round_trips(fills, inp.prices)),
     )
     document = json.dumps(_document(report, inp), indent=2, allow_nan=False)
     report.report_json.write_text(document + "\n", encoding="utf-8")
     pq.write_table(_trades_table(ledger), report.trades_parquet)
+    pq.write_table(_roundtrips_table(report.round_trips), report.roundtrips_parquet)
     pq.write_table(_equity_table(curve, falls), report.equity_parquet)
     chart = equity_chart_png(curve, falls, inp.title)
     report.chart_png.write_bytes(chart)
@@ -228,6 +269,7 @@ def write_report(inp: BacktestInput, out_dir: Path) -> BacktestReport:
         title=inp.title,
         metrics=metrics,
         ledger=ledger,
+        round_trips=report.round_trips,
         chart_png=chart,
         first_event_us=first_us,
         last_event_us=last_us,

@@ -8,6 +8,10 @@ and the sentiment a strategy sees is the one as of the quote's event time.
 
 A strategy's signal is published when its side changes (BUY → SELL, ...), not on every
 update it holds a view: breakout-style strategies hold a view for many updates in a row.
+
+Each strategy has its own gap rule (`max_gap_bars`, `calendar` in its TOML table, see
+`streams.strategies.gaps`): bars are counted in the sessions of its calendar ("auto": the
+symbol's `[risk]` calendar, which the core passes in), quotes in wall time.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from streams.indicators import IndicatorSet
 from streams.ordering import Late, ReorderBuffer
+from streams.risk.session import trading_calendar
 from streams.sentiment import DecayedSentiment, sentiment_key
 from streams.strategies import (
     GapPolicy,
@@ -28,6 +33,7 @@ from streams.strategies import (
     required_indicators,
     required_sentiment,
 )
+from streams.strategies.config import AUTO_CALENDAR
 from streams.strategies.ensemble import combine
 from streams.strategies.signals import make_signal
 
@@ -41,7 +47,7 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Event-time policy: reorder grace, gap detection for quote streams."""
+    """Event-time policy: reorder grace, quote interval, the default gap rule (in bars)."""
 
     grace_us: int = 0
     quote_interval_secs: float = 10.0
@@ -104,21 +110,35 @@ _sentiment_key = functools.cache(sentiment_key)
 class SymbolEngine:
     """Indicators, sentiment and strategy memory of one symbol."""
 
-    def __init__(self, symbol: str, config: StrategyConfig, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        config: StrategyConfig,
+        settings: EngineSettings,
+        calendar: str | None = None,
+    ) -> None:
+        """CALENDAR: the symbol's exchange calendar code, for strategies whose is "auto"."""
         self.symbol = symbol
         self._config = config
         self._settings = settings
         self._specs = config.for_symbol(symbol)
-        # Each spec's evaluation with its params bound, shared by every engine of the config.
-        self._plan = tuple((spec.name, spec.evaluate, spec.params) for spec in self._specs)
+        # The distinct gap rules, (max bars, calendar code); each plan entry names its own.
+        rules: dict[tuple[float, str | None], int] = {}
+        plan = []
+        for spec in self._specs:
+            code = calendar if spec.calendar == AUTO_CALENDAR else spec.calendar
+            rule = (spec.max_gap_bars or settings.max_gap_factor, code)
+            # Each spec's evaluation with its params bound, shared by every engine of the config.
+            plan.append((spec.name, spec.evaluate, spec.params, rules.setdefault(rule, len(rules))))
+        self._plan = tuple(plan)
         self._weights = ensemble_weights(config, symbol) if config.ensemble else {}
         self._ensemble = config.ensemble if self._weights else None
-        self._gaps = GapPolicy(settings.max_gap_factor)
+        self._gaps = tuple((GapPolicy(bars), code) for bars, code in rules)
         interval = settings.quote_interval_secs
         # GapPolicy.is_gap's bound for quotes, worked out once (the same float); None makes
         # every quote ask GapPolicy, which refuses a non-positive interval as it always did.
-        self._quote_gap_us = (
-            settings.max_gap_factor * interval * _US_PER_SEC if interval > 0.0 else None
+        self._quote_gap_us = tuple(
+            bars * interval * _US_PER_SEC if interval > 0.0 else None for bars, _ in rules
         )
         # Every signal carries the symbol's ATR(14): volatility-targeted sizing reads it.
         specs = required_indicators(config, symbol)
@@ -183,32 +203,48 @@ class SymbolEngine:
         for half_life, sentiment in self.sentiment.items():
             # No news yet is neutral news: value_at is 0, so the first item can cross.
             snapshot[_sentiment_key(half_life)] = sentiment.value_at(ts_us)
-        previous: Mapping[str, float] | None = self.previous
-        if interval is None:
-            pass
-        elif kind != "news" and kind != "bar" and self._quote_gap_us is not None:
-            # GapPolicy.previous_for on a quote, inline.
-            previous_ts_us = self.previous_ts_us
-            if previous_ts_us is not None and ts_us - previous_ts_us > self._quote_gap_us:
-                previous = None
-        else:
-            previous = self._gaps.previous_for(self.previous, self.previous_ts_us, ts_us, interval)
-        signals = self._evaluate(snapshot, previous, event, price)
+        signals = self._evaluate(snapshot, self._previous(kind, ts_us, interval), event, price)
         if interval is not None:  # news does not move the price path strategies compare
             self.previous, self.previous_ts_us = snapshot, ts_us
         return signals
 
+    def _previous(
+        self, kind: str, ts_us: int, interval: float | None
+    ) -> list[Mapping[str, float] | None]:
+        """Return the previous snapshot each gap rule lets its strategies compare with."""
+        previous = self.previous
+        previous_ts_us = self.previous_ts_us
+        if interval is None or previous_ts_us is None or previous is None:
+            return [previous] * len(self._gaps)
+        if kind == "quote":
+            # GapPolicy.previous_for on a quote, inline (quotes measure wall time).
+            step_us = ts_us - previous_ts_us
+            return [
+                (previous if step_us <= bound else None)
+                if bound is not None
+                else policy.previous_for(previous, previous_ts_us, ts_us, interval)
+                for bound, (policy, _) in zip(self._quote_gap_us, self._gaps, strict=True)
+            ]
+        return [
+            None
+            if policy.is_gap(
+                previous_ts_us, ts_us, interval, trading_calendar(code) if code else None
+            )
+            else previous
+            for policy, code in self._gaps
+        ]
+
     def _evaluate(
         self,
         snapshot: Mapping[str, float],
-        previous: Mapping[str, float] | None,
+        previous: list[Mapping[str, float] | None],
         event: Event,
         price: float,
     ) -> list[Record]:
         signals: list[Record] = []
         views, sides = self.views, self.sides
-        for name, evaluate, params in self._plan:
-            view = evaluate(snapshot, previous, price)
+        for name, evaluate, params, rule in self._plan:
+            view = evaluate(snapshot, previous[rule], price)
             if view is None:
                 continue
             views[name] = view
@@ -270,12 +306,17 @@ class SymbolEngine:
 
     @classmethod
     def from_state(
-        cls, symbol: str, config: StrategyConfig, settings: EngineSettings, state: Mapping[str, Any]
+        cls,
+        symbol: str,
+        config: StrategyConfig,
+        settings: EngineSettings,
+        state: Mapping[str, Any],
+        calendar: str | None = None,
     ) -> SymbolEngine:
-        """Rebuild an engine from `state()`."""
+        """Rebuild an engine from `state()` (CALENDAR: as the constructor's)."""
         from streams.strategies import Side
 
-        engine = cls(symbol, config, settings)
+        engine = cls(symbol, config, settings, calendar)
         engine.indicators = IndicatorSet.from_state(state["indicators"])
         for key, value in state["sentiment"].items():
             engine.sentiment[float(key)] = DecayedSentiment.from_state(value)

@@ -1,18 +1,21 @@
 """CSV and Parquet market files: quotes or bars, streamed row by row or in batches.
 
-Columns (names matched case-insensitively, surrounding spaces ignored, others ignored):
+Columns (names matched case-insensitively through `layout.ALIASES`, others ignored):
 
 | kind  | required                                   | optional              |
 | ----- | ------------------------------------------ | --------------------- |
 | quote | symbol, ts, bid, ask, bid_size, ask_size   | last, seq             |
 | bar   | symbol, ts, open, high, low, close, volume | interval_secs, seq    |
 
-The kind is read from the header: the one whose required columns are all there.
+The kind is read from the header: the one whose required columns are all there. A file
+without a symbol column takes `FileLayout.symbol` (`--symbol`); `ts` may be called
+timestamp, time, date or datetime, or be a DataFrame's index (see `producers.market.layout`).
 
 - `ts` is the event time (a bar's close time): ISO-8601 with a zone ("2024-01-02T14:30:00Z",
   "2024-01-02 09:30:00-05:00") or an epoch number whose unit (s, ms, µs, ns) is read from its
-  magnitude, see `producers.timestamps`. Text without a zone is an error row. A Parquet `ts`
-  may also be a zone-aware timestamp column; a zone-less one makes the file unusable.
+  magnitude, see `producers.timestamps`. A bare date is that day's bar, stamped at its
+  close (`FileLayout`: 16:00 America/New_York unless told); a zone-less time of day needs
+  `--tz`, else it is an error row. A Parquet `ts` may also be a timestamp or date column.
 - Prices, sizes and volume are numbers. An empty cell, "nan", "NA", "N/A" or "null" reads
   as NaN and stays NaN in the record, so validation rejects it ("bid is NaN"); any other
   non-number makes the row an error row (row=17, error="bid 'abc' is not a number"). Only an
@@ -39,8 +42,8 @@ from typing import IO, Any
 from infra.clock import Clock
 from producers.exceptions import SourceError
 from producers.market.base import MarketKind
+from producers.market.layout import FileLayout, canonical_columns
 from producers.rows import SourceRow
-from producers.timestamps import parse_timestamp_us
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -68,9 +71,16 @@ _NAN_MARKERS = frozenset({"", "nan", "na", "n/a", "null"})
 _COUNT_ROWS_UP_TO_BYTES = 64 * 1024 * 1024
 
 
-def detect_kind(source: str, columns: Sequence[str]) -> MarketKind:
-    """Return the kind whose required columns are all in COLUMNS; SourceError otherwise."""
+def detect_kind(source: str, columns: Sequence[str], *, symbol: str | None = None) -> MarketKind:
+    """Return the kind whose required columns are all in COLUMNS; SourceError otherwise.
+
+    SYMBOL (`--symbol`) stands for a symbol column, which the file then must not have.
+    """
     present = set(columns)
+    if symbol is not None:
+        if "symbol" in present:
+            raise SourceError(source, "has a symbol column; --symbol is for files without one")
+        present.add("symbol")
     missing = {
         kind: [c for c in need if c not in present] for kind, need in REQUIRED_COLUMNS.items()
     }
@@ -80,11 +90,20 @@ def detect_kind(source: str, columns: Sequence[str]) -> MarketKind:
     if complete:
         raise SourceError(source, "has both quote and bar columns; keep one kind per file")
     closest: MarketKind = min(missing, key=lambda kind: len(missing[kind]))
+    absent = missing[closest]
+    hint = " (or pass --symbol)" if absent == ["symbol"] else ""
     raise SourceError(
         source,
-        f"missing column(s) {', '.join(missing[closest])} for {closest}s "
-        f"(found: {', '.join(columns) or 'none'})",
+        f"missing column(s) {', '.join(absent)} for {closest}s{hint} "
+        f"(found: {', '.join(repr(c) for c in columns) or 'none'}; expected for bars: "
+        f"{_EXPECTED['bar']}; for quotes: {_EXPECTED['quote']})",
     )
+
+
+_EXPECTED: dict[MarketKind, str] = {
+    "bar": "symbol (or --symbol), ts|timestamp|date|datetime|time, open, high, low, close, volume",
+    "quote": "symbol (or --symbol), ts|timestamp|date|datetime|time, bid, ask, bid_size, ask_size",
+}
 
 
 class _CellError(ValueError):
@@ -129,23 +148,22 @@ def _symbol(name: str, cell: object) -> str:
     return "" if cell is None else str(cell).strip()
 
 
-def _timestamp(name: str, cell: object) -> int:
-    if cell is None:
-        raise _CellError(f"{name} is empty")
-    try:
-        return parse_timestamp_us(cell)
-    except ValueError as err:
-        raise _CellError(f"{name} {err}") from None
-
-
-class _RowReader:
+class RowReader:
     """Turns the cells of one row into a Quote or Bar record, or an error row."""
 
     def __init__(
-        self, kind: MarketKind, columns: Sequence[str], *, clock: Clock, interval_secs: int
+        self,
+        kind: MarketKind,
+        columns: Sequence[str],
+        *,
+        clock: Clock,
+        interval_secs: int,
+        layout: FileLayout,
     ) -> None:
         index = {name: i for i, name in reversed(list(enumerate(columns)))}
-        converters: dict[str, Callable[[str, object], Any]] = {"symbol": _symbol, "ts": _timestamp}
+        converters: dict[str, Callable[[str, object], Any]] = {"ts": self._timestamp}
+        if layout.symbol is None:
+            converters["symbol"] = _symbol
         converters |= dict.fromkeys(_NUMBERS[kind], _number)
         if kind == "quote":
             converters["last"] = _optional_number
@@ -155,7 +173,16 @@ class _RowReader:
         self._kind = kind
         self._clock = clock
         self._interval_secs = interval_secs
+        self._layout = layout
         self._next_seq: dict[str, int] = {}
+
+    def _timestamp(self, name: str, cell: object) -> int:
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            raise _CellError(f"{name} is empty")
+        try:
+            return self._layout.timestamp_us(cell, self._interval_secs)
+        except ValueError as err:
+            raise _CellError(f"{name} {err}") from None
 
     def read(self, row: int, cells: Sequence[object]) -> SourceRow:
         if len(cells) != self._width:
@@ -165,7 +192,7 @@ class _RowReader:
             values = {name: fn(name, cells[i]) for name, i, fn in self._fields}
         except _CellError as err:
             return SourceRow(row, error=str(err))
-        symbol = values["symbol"]
+        symbol: str = values.get("symbol") or self._layout.symbol or ""
         seq = values.get("seq", self._next_seq.get(symbol, 0))
         self._next_seq[symbol] = seq + 1
         head = {"symbol": symbol, "ts_event_us": values["ts"], "ts_ingest_us": self._clock()}
@@ -180,7 +207,7 @@ class _RowReader:
 
 
 def _normalize(columns: Sequence[object]) -> list[str]:
-    return [str(name).strip().lower() for name in columns]
+    return canonical_columns(columns)
 
 
 def _check_unique(source: str, columns: Sequence[str]) -> None:
@@ -194,9 +221,17 @@ def _check_unique(source: str, columns: Sequence[str]) -> None:
 class CsvSource:
     """Quotes or bars from a CSV file (UTF-8, comma-separated, header row); see module doc."""
 
-    def __init__(self, path: str | Path, *, clock: Clock, interval_secs: int = 86_400) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Clock,
+        interval_secs: int = 86_400,
+        layout: FileLayout | None = None,
+    ) -> None:
         self.path = Path(path)
         self.interval_secs = interval_secs
+        self.layout = layout or FileLayout()
         self._clock = clock
 
     def _open(self) -> IO[str]:
@@ -225,7 +260,7 @@ class CsvSource:
         if not columns:
             raise SourceError(str(self.path), "is empty (no header row)")
         _check_unique(str(self.path), columns)
-        return columns, detect_kind(str(self.path), columns)
+        return columns, detect_kind(str(self.path), columns, symbol=self.layout.symbol)
 
     @cached_property
     def kind(self) -> MarketKind:
@@ -250,7 +285,13 @@ class CsvSource:
         with self._open() as stream:
             rows = self._rows(stream)
             columns, kind = self._header(rows)
-            reader = _RowReader(kind, columns, clock=self._clock, interval_secs=self.interval_secs)
+            reader = RowReader(
+                kind,
+                columns,
+                clock=self._clock,
+                interval_secs=self.interval_secs,
+                layout=self.layout,
+            )
             for number, cells in enumerate(rows, start=1):
                 yield reader.read(number, cells)
 
@@ -265,9 +306,11 @@ class ParquetSource:
         clock: Clock,
         interval_secs: int = 86_400,
         batch_rows: int = 65_536,
+        layout: FileLayout | None = None,
     ) -> None:
         self.path = Path(path)
         self.interval_secs = interval_secs
+        self.layout = layout or FileLayout()
         self.batch_rows = batch_rows
         self._clock = clock
 
@@ -284,17 +327,15 @@ class ParquetSource:
             raise SourceError(source, f"is not a readable Parquet file ({err})") from None
         columns = _normalize(parquet.schema_arrow.names)
         _check_unique(source, columns)
-        detect_kind(source, columns)
-        ts_type = parquet.schema_arrow.field(columns.index("ts")).type
-        if pa.types.is_timestamp(ts_type) and ts_type.tz is None:
-            raise SourceError(source, "column ts is a timestamp without time zone; store it in UTC")
+        detect_kind(source, columns, symbol=self.layout.symbol)
         return parquet
 
     @cached_property
     def kind(self) -> MarketKind:
         """Quotes or bars, read from the schema."""
         with self._file() as parquet:
-            return detect_kind(str(self.path), _normalize(parquet.schema_arrow.names))
+            columns = _normalize(parquet.schema_arrow.names)
+            return detect_kind(str(self.path), columns, symbol=self.layout.symbol)
 
     @cached_property
     def total(self) -> int | None:
@@ -306,8 +347,14 @@ class ParquetSource:
         """Yield each row as a record or error row; SourceError if the file is unusable."""
         with self._file() as parquet:
             columns = _normalize(parquet.schema_arrow.names)
-            kind = detect_kind(str(self.path), columns)
-            reader = _RowReader(kind, columns, clock=self._clock, interval_secs=self.interval_secs)
+            kind = detect_kind(str(self.path), columns, symbol=self.layout.symbol)
+            reader = RowReader(
+                kind,
+                columns,
+                clock=self._clock,
+                interval_secs=self.interval_secs,
+                layout=self.layout,
+            )
             number = 0
             for batch in parquet.iter_batches(batch_size=self.batch_rows):
                 for cells in zip(*(column.to_pylist() for column in batch.columns), strict=True):
@@ -321,15 +368,19 @@ def _path(rest: str, spec: str) -> str:
     return rest
 
 
-def csv_source(rest: str, *, clock: Clock, spec: str) -> CsvSource:
+def csv_source(
+    rest: str, *, clock: Clock, spec: str, layout: FileLayout | None = None
+) -> CsvSource:
     """Return the `csv:PATH` source; its header is read now (an unusable file fails here)."""
-    source = CsvSource(_path(rest, spec), clock=clock)
+    source = CsvSource(_path(rest, spec), clock=clock, layout=layout)
     _ = source.kind
     return source
 
 
-def parquet_source(rest: str, *, clock: Clock, spec: str) -> ParquetSource:
+def parquet_source(
+    rest: str, *, clock: Clock, spec: str, layout: FileLayout | None = None
+) -> ParquetSource:
     """Return the `parquet:PATH` source; its schema is read now (an unusable file fails here)."""
-    source = ParquetSource(_path(rest, spec), clock=clock)
+    source = ParquetSource(_path(rest, spec), clock=clock, layout=layout)
     _ = source.kind
     return source

@@ -29,6 +29,7 @@ from typing import cast
 from infra.clock import Clock
 from producers.exceptions import SourceError
 from producers.market.base import MarketSource
+from producers.market.layout import FileLayout
 
 __all__ = ["SOURCES", "SourceFactory", "parse_source"]
 
@@ -41,18 +42,26 @@ SOURCES: dict[str, str] = {
     "sample": "producers.market.sample:sample_source",
     "stdin": "producers.market.stdin:stdin_source",
 }
+_FILES = ("csv", "parquet")
 _FORMS = (
     "csv:PATH", "parquet:PATH", "synthetic[:k=v,...]", "sample:NAME", "stdin[:kind=bar]",
     "etrade:SYMBOLS",
 )  # fmt: skip
 
 
-def parse_source(spec: str, *, clock: Clock) -> MarketSource:
-    """Return the market source SPEC names (see the module doc); SourceError if unknown."""
+def parse_source(spec: str, *, clock: Clock, layout: FileLayout | None = None) -> MarketSource:
+    """Return the market source SPEC names (see the module doc); SourceError if unknown.
+
+    LAYOUT (symbol, zone, close of a bare date) is for files; other sources refuse it.
+    """
     scheme, _, rest = spec.partition(":")
     target = SOURCES.get(scheme)
     if target is None:
         raise SourceError(spec, f"unknown market source; expected one of {', '.join(_FORMS)}")
     module, _, name = target.partition(":")
     factory = cast(SourceFactory, getattr(importlib.import_module(module), name))
-    return factory(rest, clock=clock, spec=spec)
+    if layout is None or layout == FileLayout():
+        return factory(rest, clock=clock, spec=spec)
+    if scheme not in _FILES:
+        raise SourceError(spec, "--symbol, --tz and --close are for csv: and parquet: files")
+    return factory(rest, clock=clock, spec=spec, layout=layout)

@@ -18,7 +18,8 @@ from typing import IO
 from infra.clock import Clock
 from producers.exceptions import SourceError
 from producers.market.base import MarketKind, parse_options
-from producers.market.files import _RowReader  # the file sources' cell rules, shared on purpose
+from producers.market.files import RowReader  # the file sources' cell rules, shared
+from producers.market.layout import FileLayout
 from producers.rows import SourceRow
 
 __all__ = ["StdinMarketSource", "stdin_source"]
@@ -42,7 +43,7 @@ class StdinMarketSource:
         self.kind: MarketKind = kind
         self._clock = clock
         self._stream = stream
-        self._readers: dict[tuple[str, ...], _RowReader] = {}
+        self._readers: dict[tuple[str, ...], RowReader] = {}
         self._next_seq: dict[str, int] = {}
 
     def records(self) -> Iterator[SourceRow]:
@@ -67,7 +68,9 @@ class StdinMarketSource:
         columns = _REQUIRED[self.kind] + optional
         reader = self._readers.get(columns)
         if reader is None:
-            reader = _RowReader(self.kind, columns, clock=self._clock, interval_secs=86_400)
+            reader = RowReader(
+                self.kind, columns, clock=self._clock, interval_secs=86_400, layout=FileLayout()
+            )
             reader._next_seq = self._next_seq  # one seq counter per symbol, whatever the columns
             self._readers[columns] = reader
         return reader.read(number, [values[name] for name in columns])

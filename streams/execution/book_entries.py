@@ -76,6 +76,7 @@ class RestingOrder:
     fees: Decimal = Decimal(0)  # commission charged so far
     fills: int = 0  # fills made; the next fill id is f"{id}-{fills + 1}"
     closed: bool = False
+    strategy: str = ""  # whose sizing rule the account's funds apply at the first fill
 
     @classmethod
     def accept(cls, order: Mapping[str, Any]) -> RestingOrder:
@@ -90,6 +91,7 @@ class RestingOrder:
             tif=order.get("tif", "DAY"),
             ts_event_us=order["ts_event_us"],
             trading_day=trading_day(order["ts_event_us"]),
+            strategy=str(order.get("strategy", "")),
         )
 
     @property
@@ -117,6 +119,7 @@ class RestingOrder:
             "notional": str(self.notional),
             "fees": str(self.fees),
             "fills": self.fills,
+            "strategy": self.strategy,
         }
 
     @classmethod
@@ -135,6 +138,7 @@ class RestingOrder:
             notional=Decimal(state["notional"]),
             fees=Decimal(state["fees"]),
             fills=int(state["fills"]),
+            strategy=str(state.get("strategy", "")),
         )
 
 

@@ -29,6 +29,10 @@ Semantics (`PaperBook`):
 - **Events.** Each fill gives a PARTIALLY_FILLED event, the last one FILLED; filled_qty is
   cumulative and avg_fill_price the cumulative average. A cancel has leaves_qty 0.
   Fill and event times are the triggering quote's; NEW and REJECTED carry the order's.
+- **Funds.** Given the account's `Funds` (`streams.execution.funds`), an order's first
+  fill asks how much it may take at the price it fills at: an equity-sized order is sized
+  there, an order beyond the cash available is reduced (its events say why) or, when
+  nothing is affordable, CANCELED ("insufficient cash").
 - **Ids and fees.** Fill ids are f"{order_id}-{n}", n = 1, 2, ...; venue "paper". The
   commission is charged per order (the minimum applies once): each fill pays
   `FillModel.commission` of the order's cumulative fills minus what it already paid.
@@ -51,6 +55,7 @@ from streams.execution.book_entries import (
     order_rejection,
 )
 from streams.execution.fill_model import FillModel
+from streams.execution.funds import Funds
 from streams.execution.reports import EMPTY, ExecutionReport, fill_record, money, order_event
 
 __all__ = ["VENUE", "PaperBook"]
@@ -81,7 +86,7 @@ class PaperBook:
         """Return the ids of the open orders, in priority (arrival) order."""
         return tuple(o.id for o in self._orders)
 
-    def on_order(self, order: Mapping[str, Any]) -> ExecutionReport:
+    def on_order(self, order: Mapping[str, Any], funds: Funds | None = None) -> ExecutionReport:
         """Accept ORDER (an Order record) and match it against the buffered newer quotes."""
         order_id, ts_us = order.get("id"), order.get("ts_event_us")
         if not isinstance(order_id, str) or isinstance(ts_us, bool) or not isinstance(ts_us, int):
@@ -111,14 +116,14 @@ class PaperBook:
         self._orders.append(resting)
         quotes = self._quotes
         for slot, quote in quotes.after(ts_us):
-            report += self._match(resting, quote)
+            report += self._match(resting, quote, funds)
             quotes.put_left(slot, quote)
             if resting.closed:
                 break
         self._drop_closed()
         return report
 
-    def on_quote(self, quote: Mapping[str, Any]) -> ExecutionReport:
+    def on_quote(self, quote: Mapping[str, Any], funds: Funds | None = None) -> ExecutionReport:
         """Match QUOTE (a Quote record of this symbol) against the open orders, FIFO."""
         entry = check_quote(quote, self.symbol)
         quotes = self._quotes
@@ -131,7 +136,7 @@ class PaperBook:
         try:
             for resting in self._orders:
                 if entry.ts_event_us > resting.ts_event_us:
-                    report += self._match(resting, entry)
+                    report += self._match(resting, entry, funds)
         finally:  # kept with the displayed size its orders have left
             quotes.append(entry)
         self._drop_closed()
@@ -150,7 +155,9 @@ class PaperBook:
                 return ExecutionReport(events=(event,))
         return EMPTY
 
-    def _match(self, order: RestingOrder, quote: BookQuote) -> ExecutionReport:
+    def _match(
+        self, order: RestingOrder, quote: BookQuote, funds: Funds | None = None
+    ) -> ExecutionReport:
         """Fill ORDER from QUOTE as far as the model allows; expire or cancel it as its tif says."""
         if order.tif == "DAY" and quote.trading_day > order.trading_day:
             order.closed = True
@@ -159,13 +166,12 @@ class PaperBook:
         report = EMPTY
         buy = order.side == "BUY"
         if order.limit_price is None:
-            report = self._fill(
-                order, quote, self.model.market_price(order.side, quote.bid, quote.ask)
-            )
+            price = self.model.market_price(order.side, quote.bid, quote.ask)
+            report = self._fill(order, quote, price, funds)
         elif buy and quote.ask <= order.limit_price:
-            report = self._fill(order, quote, money(quote.ask))
+            report = self._fill(order, quote, money(quote.ask), funds)
         elif not buy and quote.bid >= order.limit_price:
-            report = self._fill(order, quote, money(quote.bid))
+            report = self._fill(order, quote, money(quote.bid), funds)
         if order.tif == "IOC" and not order.closed:
             order.closed = True
             why = "IOC remainder canceled" if order.fills else "IOC not filled"
@@ -174,8 +180,19 @@ class PaperBook:
             )
         return report
 
-    def _fill(self, order: RestingOrder, quote: BookQuote, price: Decimal) -> ExecutionReport:
+    def _fill(
+        self, order: RestingOrder, quote: BookQuote, price: Decimal, funds: Funds | None = None
+    ) -> ExecutionReport:
         """Fill what QUOTE's displayed size allows of ORDER at PRICE; charge the commission."""
+        note = None
+        if funds is not None and order.fills == 0:
+            funded = funds.funded(order, price, self.position)
+            if funded is not None and funded.qty <= _EPS:
+                order.closed = True
+                event = self._event(order, "CANCELED", quote.ts_event_us, funded.reason)
+                return ExecutionReport(events=(event,))
+            if funded is not None and funded.qty != order.qty:
+                order.qty, note = funded.qty, funded.reason
         buy = order.side == "BUY"
         leaves = order.qty - order.filled_qty
         available = (
@@ -210,7 +227,8 @@ class PaperBook:
             venue=VENUE,
             ts_event_us=quote.ts_event_us,
         )
-        event = self._event(order, "FILLED" if done else "PARTIALLY_FILLED", quote.ts_event_us)
+        status = "FILLED" if done else "PARTIALLY_FILLED"
+        event = self._event(order, status, quote.ts_event_us, note)
         return ExecutionReport(events=(event,), fills=(fill,))
 
     def _event(

@@ -122,6 +122,7 @@ class Candidate:
         *,
         kill_reason: str | None,
         realized_today: float,
+        equity: float | None = None,
     ) -> None:
         self.signal = signal
         self.config = config
@@ -131,6 +132,7 @@ class Candidate:
         self.others = others  # (gross, net) exposure of the book's other symbols
         self.kill_reason = kill_reason
         self.realized_today = realized_today
+        self.equity = equity  # the account's (None: no cash account), for equity sizing
 
     @Lazy
     def needs_size(self) -> bool:
@@ -141,12 +143,14 @@ class Candidate:
     @Lazy
     def sizing(self) -> SizeResult:
         """Return the signal's size under its strategy's sizing rule, and how it came out."""
-        return size(self.config.sizing_for(self.signal.strategy), self.signal.record)
+        rule = self.config.sizing_for(self.signal.strategy)
+        return size(rule, self.signal.record, equity=self.equity)
 
     @Lazy
     def size_qty(self) -> float | None:
         """Return `sizing.qty`, without writing the reason (only a refusal shows it)."""
-        return size_qty(self.config.sizing_for(self.signal.strategy), self.signal.record)
+        rule = self.config.sizing_for(self.signal.strategy)
+        return size_qty(rule, self.signal.record, equity=self.equity)
 
     @Lazy
     def current(self) -> float:

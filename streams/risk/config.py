@@ -7,6 +7,7 @@ The same document as `streams.strategies.config` carries two more kinds of table
     max_order_notional = 50000.0    # the limits are flat keys of this table
     calendar = "XNYS"               # an exchange-calendars code, or "none": always open
     calendar_symbols = "*"          # or ["AAPL", "MSFT"]: only these are session-filtered
+    capital = 100000.0              # the account's cash; orders are sized and capped by it
 
     [sizing."*"]                    # the default rule; [sizing.<strategy>] for one strategy
     kind = "fixed_notional"
@@ -31,6 +32,7 @@ from streams.strategies.overrides import apply_overrides
 
 __all__ = [
     "ALL_SIZING",
+    "EQUITY_SIZING",
     "Mode",
     "RiskConfig",
     "RiskLimits",
@@ -42,7 +44,9 @@ __all__ = [
 Mode = Literal["alert-only", "paper", "live"]
 OrderType = Literal["MARKET", "LIMIT"]
 TimeInForce = Literal["DAY", "IOC", "GTC"]
-SizingKind = Literal["fixed_qty", "fixed_notional", "vol_target"]
+SizingKind = Literal["fixed_qty", "fixed_notional", "vol_target", "pct_equity", "all_in"]
+EQUITY_SIZING: Final = ("pct_equity", "all_in")
+"""Sizing kinds worked out again at the fill price from the account's equity (funds)."""
 
 ALL_SIZING: Final = "*"
 """The sizing table every strategy without its own rule uses."""
@@ -71,6 +75,9 @@ class RiskLimits:
     calendar: str | None = "XNYS"
     calendar_symbols: tuple[str, ...] | Literal["*"] = "*"
     dedupe_ids: int = 64
+    # The account's cash at the start, per partition `capital x budget` like the other
+    # portfolio limits; inf: no cash account (orders are not capped by cash).
+    capital: float = math.inf
 
     def session_filtered(self, symbol: str) -> bool:
         """Return True if SYMBOL trades only in the calendar's sessions (exchange-listed)."""
@@ -84,7 +91,9 @@ class SizingRule:
     """How many shares a signal's order targets; quantities round down to `lot`.
 
     fixed_qty: `qty`; fixed_notional: `notional / ref_price`; vol_target:
-    `risk_per_trade / (atr_multiple * features[atr_feature])`; all capped at `max_qty`.
+    `risk_per_trade / (atr_multiple * features[atr_feature])`; pct_equity: `pct x equity /
+    price`, all_in: pct 1 (equity: the account's, `risk.capital`; worked out again at the
+    fill price with the fees, see `streams.trading.funds`); all capped at `max_qty`.
     """
 
     kind: SizingKind = "fixed_qty"
@@ -95,6 +104,7 @@ class SizingRule:
     atr_feature: str = "atr_14"
     lot: float = 1.0
     max_qty: float = math.inf
+    pct: float = 1.0
 
 
 def _default_sizing() -> Mapping[str, SizingRule]:
@@ -218,6 +228,13 @@ def _fraction(source: str, key: str, value: object) -> float:
     return _number(source, key, value, low=0.0, high=1.0)
 
 
+def _positive_fraction(source: str, key: str, value: object) -> float:
+    number = _fraction(source, key, value)
+    if number == 0.0:
+        raise _fail(source, key, value, "must be above 0 and at most 1")
+    return number
+
+
 def _flag(source: str, key: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise _fail(source, key, value, "must be true or false")
@@ -281,12 +298,14 @@ _LIMIT_PARSERS: Final[dict[str, _Parse]] = {
     "calendar": _calendar,
     "calendar_symbols": _symbols,
     "dedupe_ids": _count,
+    "capital": _positive,
 }
 _LIMIT_KEYS: Final[dict[str, _Parse]] = {
     f.name: _LIMIT_PARSERS.get(f.name, _non_negative) for f in fields(RiskLimits)
 }
 _SIZING_KEYS: Final[dict[str, _Parse]] = {
-    "kind": _choice("fixed_qty", "fixed_notional", "vol_target"),
+    "kind": _choice("fixed_qty", "fixed_notional", "vol_target", "pct_equity", "all_in"),
+    "pct": _positive_fraction,
     "qty": _positive_finite,
     "notional": _positive_finite,
     "risk_per_trade": _positive_finite,

@@ -68,6 +68,10 @@ class SymbolLedger:
     # This symbol's share of the book's exposure totals, as last added to them (exact).
     gross_part: Decimal = _ZERO
     net_part: Decimal = _ZERO
+    # Its share of the book's held totals (Σ |qty| x mark, Σ qty x mark: positions, not
+    # orders), which the account's equity and free cash read.
+    held_gross_part: Decimal = _ZERO
+    held_net_part: Decimal = _ZERO
     orders: dict[str, OpenOrder] = field(default_factory=dict)
     signal_ids: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
     fill_ids: dict[str, None] = field(default_factory=dict)
@@ -116,6 +120,11 @@ class SymbolLedger:
         """Return (|committed| x mark, committed x mark), exact: this symbol's exposure now."""
         committed = exact(self.committed_qty)
         value = _EXPOSURE.multiply(committed, exact(self.mark))
+        return abs(value), value
+
+    def held_parts(self) -> tuple[Decimal, Decimal]:
+        """Return (|qty| x mark, qty x mark), exact: the value of the position now."""
+        value = _EXPOSURE.multiply(exact(self.qty), exact(self.mark))
         return abs(value), value
 
     def today(self, day: str | None) -> float:
@@ -190,6 +199,7 @@ class SymbolLedger:
             "realized_today": self.realized_today,
             "day": self.day,
             "exposure": [str(self.gross_part), str(self.net_part)],
+            "held": [str(self.held_gross_part), str(self.held_net_part)],
             "orders": {k: [o.qty, o.filled, o.final] for k, o in self.orders.items()},
             "signal_ids": list(self.signal_ids),
             "fill_ids": list(self.fill_ids),
@@ -211,6 +221,8 @@ class SymbolLedger:
             day=state.get("day"),
             gross_part=exact(state.get("exposure", ["0", "0"])[0]),
             net_part=exact(state.get("exposure", ["0", "0"])[1]),
+            held_gross_part=exact(state.get("held", ["0", "0"])[0]),
+            held_net_part=exact(state.get("held", ["0", "0"])[1]),
             orders={k: OpenOrder(q, f, e) for k, (q, f, e) in state["orders"].items()},
             signal_ids=dict.fromkeys(state["signal_ids"]),
             fill_ids=dict.fromkeys(state["fill_ids"]),

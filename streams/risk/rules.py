@@ -42,6 +42,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from streams.exceptions import InvalidInputError
+from streams.positions.cost_basis import exact
 from streams.risk.candidate import Candidate, SignalView
 from streams.risk.checks import RULES, evaluate, exceeds
 from streams.risk.config import RiskConfig
@@ -84,6 +85,11 @@ class RiskBook:
         self.realized_today = 0.0
         self.gross = _ZERO  # Σ |committed| x mark over every symbol's ledger, exact
         self.net = _ZERO  # Σ committed x mark
+        self.held_gross = _ZERO  # Σ |position| x mark
+        self.held_net = _ZERO  # Σ position x mark
+        # The account's cash (risk.capital x budget at the start; None: no cash account):
+        # what fills paid and received, fees included.
+        self.cash: Decimal | None = None
 
     @property
     def killed(self) -> bool:
@@ -111,12 +117,14 @@ class RiskBook:
         """
         view = SignalView.of(signal)
         self.config, self.budget = config, _checked_budget(budget)
+        self.open_account()
         self._roll_day(view.ts_event_us)
         ledger = self._ledger(view.symbol)
         others = (float(self.gross - ledger.gross_part), float(self.net - ledger.net_part))
         candidate = Candidate(
             view, config, self.budget, ledger, others,
             kill_reason=self.kill_reason, realized_today=self.realized_today,
+            equity=self.equity(),
         )  # fmt: skip
         refused = evaluate(candidate)
         if not ledger.seen_signal(view.id):  # a duplicate's price is an old one
@@ -190,6 +198,9 @@ class RiskBook:
         )
         if realized is None:
             return None
+        self.open_account()
+        if self.cash is not None:
+            self.cash -= exact(signed) * exact(price) + exact(fee)
         self._reprice(ledger)
         ledger.realized_today = ledger.today(self.day) + realized
         ledger.day = self.day
@@ -218,12 +229,33 @@ class RiskBook:
             self._reprice(ledger)
 
     def _reprice(self, ledger: SymbolLedger) -> None:
-        """Move LEDGER's share of the exposure totals to what it holds now."""
+        """Move LEDGER's share of the exposure and held totals to what it holds now."""
         gross, net = ledger.exposure_parts()
         if gross != ledger.gross_part or net != ledger.net_part:
             self.gross += gross - ledger.gross_part
             self.net += net - ledger.net_part
             ledger.gross_part, ledger.net_part = gross, net
+        if self.cash is None:
+            return  # no account: nothing reads the held totals
+        held_gross, held_net = ledger.held_parts()
+        if held_gross != ledger.held_gross_part or held_net != ledger.held_net_part:
+            self.held_gross += held_gross - ledger.held_gross_part
+            self.held_net += held_net - ledger.held_net_part
+            ledger.held_gross_part, ledger.held_net_part = held_gross, held_net
+
+    def open_account(self) -> None:
+        """Start the cash account at risk.capital x budget, once (no-op without a capital)."""
+        capital = self.config.limits.capital
+        if self.cash is None and math.isfinite(capital):
+            self.cash = Decimal(repr(capital)) * Decimal(repr(self.budget))
+
+    def equity(self) -> float | None:
+        """Return cash plus positions at their last prices; None without a cash account."""
+        return None if self.cash is None else float(self.cash + self.held_net)
+
+    def free_cash(self) -> float | None:
+        """Return equity minus the value of every position (margin 1: shorts hold it too)."""
+        return None if self.cash is None else float(self.cash + self.held_net - self.held_gross)
 
     def _roll_day(self, ts_us: int) -> None:
         day = trading_day(self.config.limits.calendar, ts_us)
@@ -280,6 +312,8 @@ class RiskBook:
             "day": self.day,
             "realized_today": self.realized_today,
             "exposure": [str(self.gross), str(self.net)],
+            "held": [str(self.held_gross), str(self.held_net)],
+            "cash": None if self.cash is None else str(self.cash),
         }
 
     @classmethod
@@ -306,6 +340,10 @@ class RiskBook:
         else:
             gross, net = state["exposure"]
             book.gross, book.net = Decimal(gross), Decimal(net)
+        held_gross, held_net = state.get("held", ["0", "0"])
+        book.held_gross, book.held_net = Decimal(held_gross), Decimal(held_net)
+        cash = state.get("cash")
+        book.cash = None if cash is None else Decimal(cash)
         return book
 
 

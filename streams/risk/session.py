@@ -111,6 +111,29 @@ class TradingCalendar:
         start = self._break_starts[i]
         return start == _NO_BREAK or not start <= ts_us < self._break_ends[i]
 
+    def closes_between(self, start_us: int, end_us: int) -> int:
+        """Return how many sessions closed in (START_US, END_US] (the gap rule's daily step)."""
+        return max(bisect_right(self._closes, end_us) - bisect_right(self._closes, start_us), 0)
+
+    def session_us_between(self, start_us: int, end_us: int) -> int:
+        """Return the µs of session time (breaks excluded) in (START_US, END_US]."""
+        total = 0
+        i = max(bisect_right(self._closes, start_us), 0)  # the first session closing after START
+        while i < len(self._opens) and self._opens[i] < end_us:
+            lo, hi = max(self._opens[i], start_us), min(self._closes[i], end_us)
+            if hi > lo:
+                total += hi - lo
+                b_lo, b_hi = self._break_starts[i], self._break_ends[i]
+                if b_lo != _NO_BREAK:
+                    total -= max(min(b_hi, hi) - max(b_lo, lo), 0)
+            i += 1
+        return total
+
+    def last_open_us(self, ts_us: int) -> int | None:
+        """Return the latest session open at or before TS_US; None before the first."""
+        i = bisect_right(self._opens, ts_us) - 1
+        return self._opens[i] if i >= 0 else None
+
     def next_open_us(self, ts_us: int) -> int | None:
         """Return the first session open (or end of a break) after TS_US; None past the end."""
         i = bisect_right(self._opens, ts_us) - 1

@@ -1,4 +1,7 @@
-"""How many shares a signal's order targets: fixed quantity, fixed notional or volatility target.
+"""How many shares a signal's order targets: fixed qty or notional, volatility target, equity.
+
+The equity kinds (pct_equity, all_in) size at the signal's price here, for the risk
+rules; the paper venue sizes them again at the fill price (`streams.trading.funds`).
 
 Every rule's raw quantity is capped at `max_qty`, then rounded down to a multiple of
 `lot` (1: whole shares): rounding down never buys more risk than the rule allows.
@@ -11,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from streams.risk.config import SizingRule
+from streams.risk.config import EQUITY_SIZING, SizingRule
 
 __all__ = ["SizeResult", "round_to_lot", "size", "size_qty"]
 
@@ -34,9 +37,19 @@ def round_to_lot(qty: float, lot: float) -> float:
     return round(max(lots, 0) * lot, _QTY_DIGITS)
 
 
-def size(rule: SizingRule, signal: Mapping[str, Any]) -> SizeResult:
-    """Return the quantity RULE gives SIGNAL (a Signal record), or None with the reason."""
-    if rule.kind == "fixed_qty":
+def size(rule: SizingRule, signal: Mapping[str, Any], *, equity: float | None = None) -> SizeResult:
+    """Return the quantity RULE gives SIGNAL (a Signal record), or None with the reason.
+
+    EQUITY: the account's (None: no account), which pct_equity and all_in need.
+    """
+    if rule.kind in EQUITY_SIZING:
+        price = _positive(signal.get("ref_price"))
+        if equity is None or price is None:
+            why = "no account to size from (set risk.capital)" if equity is None else "no ref_price"
+            return SizeResult(None, f"{rule.kind}: {why}")
+        share = _share(rule)
+        raw, how = share * equity / price, f"{_num(share)} x {_num(equity)} / {_num(price)}"
+    elif rule.kind == "fixed_qty":
         raw, how = rule.qty, f"fixed_qty {_num(rule.qty)}"
     elif rule.kind == "fixed_notional":
         price = _positive(signal.get("ref_price"))
@@ -54,12 +67,19 @@ def size(rule: SizingRule, signal: Mapping[str, Any]) -> SizeResult:
     return SizeResult(qty, f"{how} = {_num(raw)} -> {_num(qty)} (lot {_num(rule.lot)})")
 
 
-def size_qty(rule: SizingRule, signal: Mapping[str, Any]) -> float | None:
+def size_qty(
+    rule: SizingRule, signal: Mapping[str, Any], *, equity: float | None = None
+) -> float | None:
     """Return `size(rule, signal).qty` without writing its reason (a decision needs only it).
 
     The same arithmetic as `size`, in the same order: the same float.
     """
-    if rule.kind == "fixed_qty":
+    if rule.kind in EQUITY_SIZING:
+        price = _positive(signal.get("ref_price"))
+        if equity is None or price is None:
+            return None
+        raw = _share(rule) * equity / price
+    elif rule.kind == "fixed_qty":
         raw = rule.qty
     elif rule.kind == "fixed_notional":
         price = _positive(signal.get("ref_price"))
@@ -72,6 +92,11 @@ def size_qty(rule: SizingRule, signal: Mapping[str, Any]) -> float | None:
             return None
         raw = rule.risk_per_trade / (rule.atr_multiple * atr)
     return round_to_lot(min(raw, rule.max_qty), rule.lot)
+
+
+def _share(rule: SizingRule) -> float:
+    """Return the fraction of equity RULE puts in: pct, or all of it."""
+    return 1.0 if rule.kind == "all_in" else rule.pct
 
 
 def _positive(value: object) -> float | None:

@@ -5,6 +5,9 @@
     symbols = ["AAPL", "MSFT"]      # or "*" for every symbol
     enabled = true                  # optional; false keeps the table but runs nothing
     params = { fast = 10, slow = 30 }   # optional; the rest take their defaults
+    max_gap_bars = 3.0              # optional; a longer step is a gap (streams.strategies.gaps)
+    calendar = "auto"               # optional; the gap rule's sessions: "auto" ([risk] calendar
+                                    # of a session-filtered symbol), "none" (wall time), or "XNYS"
 
     [ensemble]                      # optional: combine the views (streams.strategies.ensemble)
     name = "ensemble"
@@ -33,6 +36,7 @@ from streams.strategies.overrides import apply_overrides
 from streams.strategies.registry import STRATEGIES
 
 __all__ = [
+    "AUTO_CALENDAR",
     "EXAMPLES_DIR",
     "ConfigError",
     "StrategyConfig",
@@ -49,7 +53,9 @@ EXAMPLES_DIR = Path(__file__).parent / "examples"
 
 ALL_SYMBOLS: Final = "*"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-_STRATEGY_KEYS = ("kind", "symbols", "params", "enabled")
+_STRATEGY_KEYS = ("kind", "symbols", "params", "enabled", "max_gap_bars", "calendar")
+AUTO_CALENDAR: Final = "auto"
+NO_CALENDAR: Final = "none"
 _ENSEMBLE_KEYS = ("name", "weights", "min_strength", "enabled")
 
 
@@ -61,6 +67,8 @@ class StrategySpec:
     kind: str
     symbols: tuple[str, ...] | Literal["*"]
     params: Mapping[str, ParamValue]
+    max_gap_bars: float | None = None  # None: the engine's default (EngineSettings)
+    calendar: str | None = AUTO_CALENDAR  # "auto", None (wall time) or an exchange code
     _bound: Bound | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -207,7 +215,34 @@ def _strategy(source: str, name: str, body: object) -> StrategySpec | None:
         raise ConfigError(
             source, exc.problem, strategy=name, key=f"params.{exc.key}", value=exc.value
         ) from exc
-    return StrategySpec(name, kind, symbols, resolved)
+    calendar = _gap_calendar(source, name, body.get("calendar", AUTO_CALENDAR))
+    max_gap = _max_gap_bars(source, name, body.get("max_gap_bars"))
+    return StrategySpec(name, kind, symbols, resolved, max_gap, calendar)
+
+
+def _max_gap_bars(source: str, name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 1.0:
+        return float(value)
+    problem = "must be a number >= 1 (inf: never a gap)"
+    raise ConfigError(source, problem, strategy=name, key="max_gap_bars", value=value)
+
+
+def _gap_calendar(source: str, name: str, value: object) -> str | None:
+    if value == AUTO_CALENDAR:
+        return AUTO_CALENDAR
+    if value == NO_CALENDAR:
+        return None
+    # Deferred: it loads pandas, and only a named calendar needs checking. No type info.
+    import exchange_calendars  # type: ignore[import-untyped]
+
+    if not isinstance(value, str) or value not in exchange_calendars.get_calendar_names(
+        include_aliases=True
+    ):
+        problem = f'must be "{AUTO_CALENDAR}", "{NO_CALENDAR}" or an exchange-calendars code'
+        raise ConfigError(source, problem, strategy=name, key="calendar", value=value)
+    return value
 
 
 def _symbols(source: str, name: str, value: object) -> tuple[str, ...] | Literal["*"]:

@@ -52,7 +52,10 @@ from streams.positions.accounting import PositionBook
 from streams.risk.checks import OPERATOR_FLATTEN
 from streams.risk.config import RiskConfig
 from streams.risk.rules import RiskBook
+from streams.risk.session import trading_calendar
 from streams.strategies import StrategyConfig
+from streams.strategies.config import AUTO_CALENDAR
+from streams.trading.funds import AccountFunds
 from streams.trading.outputs import (
     alert_record,
     book_key,
@@ -80,6 +83,7 @@ Mode = Literal["alert-only", "paper", "live"]
 _KIND = {"Quote": "quote", "Bar": "bar", "NewsItem": "news"}
 _ENDED = frozenset({"FILLED", "CANCELED", "REJECTED"})
 _UNKEYED = frozenset({"RiskControl"})
+_DAY_SECS = 86_400
 _Marked = dict[tuple[str, str], PositionBook]
 
 
@@ -113,6 +117,9 @@ class TradingCore:
         self._budget = 1.0 / partitions
         self._decoders = decoders
         self.venue = venue
+        # fixed_notional orders are sized again at the fill price, account or not.
+        self._notional_sizing = any(r.kind == "fixed_notional" for r in risk.sizing.values())
+        self._sessions: dict[str, str | None] = {}  # symbol -> calendar its bars open on
         given = tracers or {}
         self._tracers = {s: given.get(s) or StageTracer(None, s, "") for s in TRACED_STAGES}
         self.engines: dict[str, SymbolEngine] = {}
@@ -240,7 +247,7 @@ class TradingCore:
         if venue is not None:
             out.changed.add((BOOKS, symbol))
             try:
-                report = venue.on_quote(symbol, quote, load[BOOKS])
+                report = venue.on_quote(symbol, quote, load[BOOKS], self._funds(risk))
             except InvalidInputError as exc:
                 out.deadletters.append(dead_letter(raw, "InvalidRecord", str(exc)))
                 return
@@ -258,7 +265,7 @@ class TradingCore:
         marked: _Marked,
     ) -> None:
         """Trade at BAR's open (orders of the last close fill there), mark at its close."""
-        opened = bar_open(bar)
+        opened = bar_open(bar, self._session_open(bar))
         self._trade(out, raw, opened, risk, load, marked, mark=bar_close(bar))
 
     def _decide(
@@ -311,8 +318,15 @@ class TradingCore:
         symbol = order["symbol"]
         taken = self._continue("order", raw, {**attributes, "order.side": order["side"]}, headers)
         out.changed.add((BOOKS, symbol))
-        report = venue.on_order(order, [[k, v.decode()] for k, v in taken], load[BOOKS])
+        headers_taken = [[k, v.decode()] for k, v in taken]
+        report = venue.on_order(order, headers_taken, load[BOOKS], self._funds(risk))
         self._executed(out, raw, symbol, report, risk, load)
+
+    def _funds(self, risk: RiskBook) -> AccountFunds | None:
+        """Return the account's funds for one venue call; None when nothing asks them."""
+        if self.venue is None or (risk.cash is None and not self._notional_sizing):
+            return None
+        return AccountFunds(risk, self._config, self.venue.model)
 
     # ------------------------------------------------------------ executions
     def _executed(
@@ -427,13 +441,37 @@ class TradingCore:
         engine = self.engines.get(symbol)
         if engine is None:
             state = load[SIGNALS](symbol)
+            calendar = self.calendar_of(symbol)
             engine = (
-                SymbolEngine.from_state(symbol, self._strategies, self._settings, state)
+                SymbolEngine.from_state(symbol, self._strategies, self._settings, state, calendar)
                 if state is not None
-                else SymbolEngine(symbol, self._strategies, self._settings)
+                else SymbolEngine(symbol, self._strategies, self._settings, calendar)
             )
             self.engines[symbol] = engine
         return engine
+
+    def _session_open(self, bar: Bar) -> int | None:
+        """Return the open of a daily BAR's session on its symbol's calendar; None otherwise."""
+        if bar["interval_secs"] != _DAY_SECS:
+            return None
+        code = self._sessions_of(bar["symbol"])
+        return None if code is None else trading_calendar(code).last_open_us(bar["ts_event_us"])
+
+    def _sessions_of(self, symbol: str) -> str | None:
+        """Return the calendar SYMBOL's bars open on: its [risk] one, else its strategies'."""
+        if symbol in self._sessions:
+            return self._sessions[symbol]
+        code = self.calendar_of(symbol)
+        if code is None:
+            named = (s.calendar for s in self._strategies.for_symbol(symbol))
+            code = next((c for c in named if c is not None and c != AUTO_CALENDAR), None)
+        self._sessions[symbol] = code  # config, not state: kept across forget()
+        return code
+
+    def calendar_of(self, symbol: str) -> str | None:
+        """Return SYMBOL's exchange calendar: the [risk] one, if it filters the symbol."""
+        limits = self._config.limits
+        return limits.calendar if limits.session_filtered(symbol) else None
 
     def accounts(self, symbol: str, load: TableLoaders) -> dict[str, PositionBook]:
         """Return SYMBOL's position books by account, restored from the table on first use."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from streams.edge import StateLoader
 from streams.execution.fill_model import FillModel
+from streams.execution.funds import Funds
 from streams.execution.paper_book import PaperBook
 from streams.execution.reports import ExecutionReport
 
@@ -53,18 +54,36 @@ class PaperVenue:
             self.books[symbol] = book
         return book
 
+    @property
+    def model(self) -> FillModel:
+        """Return the fill model of every book (prices and fees, for the account's funds)."""
+        return self._model
+
     def on_order(
-        self, order: Mapping[str, Any], headers: TraceHeaders, load: StateLoader
+        self,
+        order: Mapping[str, Any],
+        headers: TraceHeaders,
+        load: StateLoader,
+        funds: Funds | None = None,
     ) -> ExecutionReport:
         """Take ORDER into its symbol's book; HEADERS: the trace its fills continue."""
         symbol = str(order["symbol"])
         book = self.book(symbol, load)
         self.traces[symbol][str(order["id"])] = headers
-        return book.on_order(order)
+        return book.on_order(order, funds)
 
-    def on_quote(self, symbol: str, quote: Mapping[str, Any], load: StateLoader) -> ExecutionReport:
-        """Match SYMBOL's open orders against QUOTE (a quote, or a bar's opening)."""
-        return self.book(symbol, load).on_quote(quote)
+    def on_quote(
+        self,
+        symbol: str,
+        quote: Mapping[str, Any],
+        load: StateLoader,
+        funds: Funds | None = None,
+    ) -> ExecutionReport:
+        """Match SYMBOL's open orders against QUOTE (a quote, or a bar's opening).
+
+        FUNDS: the account's, asked at each order's first fill (None: fill as sent).
+        """
+        return self.book(symbol, load).on_quote(quote, funds)
 
     def trace_of(self, symbol: str, order_id: str) -> list[tuple[str, bytes]]:
         """Return the trace headers an execution of ORDER_ID carries."""

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -27,9 +29,16 @@ from tests.kit.topics import read_topic
 pytestmark = pytest.mark.integration
 
 _EXAMPLE = EXAMPLES_DIR / "backtest_sma_cross.toml"
-_FILES = ("report.json", "trades.parquet", "equity.parquet", "equity.png", "report.html")
+_FILES = (
+    "report.json",
+    "trades.parquet",
+    "roundtrips.parquet",
+    "equity.parquet",
+    "equity.png",
+    "report.html",
+)
 _LIVE_TOPICS = ("market.quotes", "market.bars", "signals", "orders", "fills", "positions")
-_DAY_US = 86_400 * 1_000_000
+_NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,10 @@ def test_the_goog_backtest_gives_its_golden_statistics(goog: Backtest) -> None:
 
 
 def test_every_order_of_the_backtest_is_filled_at_the_next_bars_open(goog: Backtest) -> None:
-    """No look-ahead: a signal at a bar's close fills at the opening of the next bar."""
+    """No look-ahead: a signal at a bar's close fills at the opening of the next bar.
+
+    The fill is stamped when it happened: 09:30 New York on the next bar's date.
+    """
     from backtesting import test as samples
 
     closes = sorted(int(b["ts_event_us"]) for b in goog.values("market.bars"))
@@ -132,7 +144,9 @@ def test_every_order_of_the_backtest_is_filled_at_the_next_bars_open(goog: Backt
         made = int(orders[fill["order_id"]]["ts_event_us"])
         assert made in closes, "orders are made at a bar's close"
         filled_bar = closes[closes.index(made) + 1]
-        assert int(fill["ts_event_us"]) == filled_bar - _DAY_US + 1, "the next bar's opening"
+        day = datetime.fromtimestamp(filled_bar / 1e6, _NEW_YORK).date()
+        opening = datetime.combine(day, time(9, 30), tzinfo=_NEW_YORK)
+        assert int(fill["ts_event_us"]) == int(opening.timestamp()) * 1_000_000, "its opening"
         assert int(fill["ts_event_us"]) > made
         slip = 1.0001 if fill["side"] == "BUY" else 0.9999  # 1 bps slippage, paid
         assert float(fill["price"]) == pytest.approx(opens[filled_bar] * slip, abs=0.011)
@@ -177,17 +191,19 @@ def _vectorized(capital: float) -> tuple[list[tuple[str, float, float]], float]:
     crossing bar's close, the fill at the next bar's open, with the example's costs (1 bps
     slippage paid, commission max($1, $0.005 a share) = $1 an order).
 
-    As the engine's gap policy says, no crossing counts across a gap of more than 3 bar
-    intervals (a long weekend), measured on the bars' close times.
+    As the strategy's gap rule says, no crossing counts across a gap of more than 3 bars,
+    counted in NYSE sessions (exchange-calendars directly): a weekend, holiday or DST shift
+    is one step.
     """
+    import exchange_calendars  # type: ignore[import-untyped]
     from backtesting import test as samples
 
-    from producers.market.sample import SampleSource
-
     bars = samples.GOOG
-    rows = SampleSource.named("GOOG", clock=int).records()
-    closes = pd.Series([r.record["ts_event_us"] for r in rows if r.record], index=bars.index)
-    gap = closes.diff() > 3 * _DAY_US
+    xnys = exchange_calendars.get_calendar("XNYS", start="2000-01-01", end="2014-12-31")
+    sessions = xnys.sessions_in_range(bars.index[0], bars.index[-1])
+    position = pd.Series(sessions.get_indexer(bars.index), index=bars.index)
+    assert (position >= 0).all(), "every GOOG bar is an NYSE session"
+    gap = position.diff() > 3
     fast, slow = bars["Close"].rolling(10).mean(), bars["Close"].rolling(20).mean()
     above = (fast > slow).where(slow.notna())
     crossed = above.ne(above.shift()) & above.notna() & above.shift().notna() & ~gap

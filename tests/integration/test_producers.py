@@ -73,6 +73,33 @@ def test_sample_bars_from_the_backtesting_package(scope: Scope) -> None:
     assert closes[-1][1] == pytest.approx(float(GOOG["Close"].iloc[-1]))
 
 
+def test_a_yahoo_style_file_with_symbol_publishes_the_sample_s_bars(
+    scope: Scope, tmp_path: Path
+) -> None:
+    from backtesting.test import GOOG
+
+    from producers.market.sample import SampleSource
+
+    yahoo = GOOG.copy()
+    yahoo.index.name = "Date"
+    yahoo.insert(4, "Adj Close", yahoo["Close"])
+    yahoo.to_csv(tmp_path / "GOOG.csv")
+
+    scope.cli("produce", "market", "--source", f"csv:{tmp_path / 'GOOG.csv'}", "--symbol", "GOOG")
+
+    received = sorted(
+        (r.value["ts_event_us"], r.value["symbol"], r.value["close"])
+        for r in read_topic(scope.runtime, scope.topic("market.bars"))
+        if r.value
+    )
+    sample = [
+        (r.record["ts_event_us"], r.record["symbol"], r.record["close"])
+        for r in SampleSource.named("GOOG", clock=int).records()
+        if r.record
+    ]
+    assert received == sample
+
+
 def test_news_is_scored_and_fanned_out_per_symbol(scope: Scope) -> None:
     scope.cli(
         "produce", "news", "--source", "synthetic:symbols=AAPL,MSFT,TSLA,seed=5", "--max", "60"

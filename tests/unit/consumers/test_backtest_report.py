@@ -86,7 +86,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> BacktestReport:
 def test_every_file_is_written_into_a_new_directory(report: BacktestReport) -> None:
     names = sorted(p.name for p in report.report_json.parent.iterdir())
 
-    assert names == ["equity.parquet", "equity.png", "report.html", "report.json", "trades.parquet"]
+    assert names == [
+        "equity.parquet", "equity.png", "report.html", "report.json", "roundtrips.parquet",
+        "trades.parquet",
+    ]  # fmt: skip
     assert sorted(p.name for p in report.paths) == names
 
 
@@ -122,8 +125,8 @@ def test_report_json_has_every_metric_in_a_stable_order(report: BacktestReport) 
     metric_names = [f.name for f in dataclasses.fields(BacktestMetrics)]
 
     assert list(doc) == [
-        "title", "strategy_config", "first_event", "last_event", "fills", "periods_per_year",
-        *metric_names,
+        "title", "strategy_config", "first_event", "last_event", "fills", "round_trips",
+        "open_round_trips", "periods_per_year", *metric_names,
     ]  # fmt: skip
     assert doc == {**doc, **dataclasses.asdict(report.metrics)}
 
@@ -285,11 +288,14 @@ def test_the_page_has_a_row_per_metric_and_per_fill(report: BacktestReport) -> N
     page = _page(report)
     html = report.report_html.read_text()
 
-    assert page.rows == {"metrics": len(dataclasses.fields(BacktestMetrics)), "trades": 4}
+    assert page.rows == {
+        "metrics": len(dataclasses.fields(BacktestMetrics)), "round-trips": 2, "trades": 4,
+    }  # fmt: skip
     assert "<td>-0.54%</td>" in html  # total return
     assert "<td>10,000.00</td>" in html  # start equity
     assert '<td class="num neg">-150.00</td>' in html  # the losing fill's realized P&L
-    assert page.caption == "4 fills, one row each"
+    assert page.caption.endswith("4 fills, one row each")  # the captions, concatenated
+    assert page.caption.startswith("2 closed, 0 open; P&L net of fees")
 
 
 def test_a_long_backtest_shows_the_first_fills_and_says_so(tmp_path: Path) -> None:
