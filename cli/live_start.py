@@ -22,11 +22,20 @@ from streams.execution.broker import (
 from streams.execution.etrade import ETradeBroker
 from streams.stop_request import SESSION_EXPIRED_EXIT
 
-__all__ = ["require_live_start"]
+__all__ = ["compared_positions", "require_live_start"]
 
 
 def require_live_start(runtime: Clients) -> None:
     """Exit with the differences unless the positions topic and the venue agree."""
+    ours, theirs, venue = compared_positions(runtime)
+    try:
+        require_reconciled(ours, theirs, venue=venue)
+    except ReconciliationError as err:
+        fail(str(err))
+
+
+def compared_positions(runtime: Clients) -> tuple[dict[str, float], dict[str, float], str]:
+    """Return (our quantities from `positions`, the venue's, the venue's name); exit if unsure."""
     topic = runtime.settings.topic("positions")
     records, undecodable = read_whole_topic(runtime, topic)
     if undecodable:
@@ -36,9 +45,7 @@ def require_live_start(runtime: Clients) -> None:
         )
     try:
         venue = ETradeBroker.from_settings(runtime.settings, clock=wall_clock_us)
-        require_reconciled(positions_by_symbol(records), venue.positions(), venue=venue.venue)
-    except ReconciliationError as err:
-        fail(str(err))
+        return positions_by_symbol(records), venue.positions(), venue.venue
     except TokenExpiredError as err:
         fail(
             f"the E*TRADE session expired ({err}); re-authorize with `primestream etrade auth` "

@@ -62,12 +62,16 @@ class Scope:
         return self.settings.topic(name)
 
     def cli(
-        self, *args: str, check: bool = True, timeout: float = 120
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 120,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run `primestream ARGS` in this namespace; return the finished process."""
+        """Run `primestream ARGS` in this namespace (ENV: instead of its own); return it."""
         done = subprocess.run(
             [_CLI, *args],
-            env=self.env,
+            env=self.env if env is None else env,
             capture_output=True,
             text=True,
             timeout=timeout,

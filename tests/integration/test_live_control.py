@@ -156,3 +156,28 @@ def _position(symbol: str, qty: float, version: int = 1) -> dict[str, Any]:
         "unrealized_pnl": 0.0, "version": version, "last_fill_id": f"f-{version}",
         "ts_event_us": stubs.T0_US + version,
     }  # fmt: skip
+
+
+def test_reconcile_lists_each_position_and_exits_1_when_one_differs(
+    scope: Scope, tmp_path: Path
+) -> None:
+    topic = scope.topic("positions")
+    encode = scope.runtime.serializer("Position", topic)
+    producer = Producer(producer_config(scope.settings, scope.settings.bootstrap_servers or ""))
+    for symbol, qty in {"ACME": 10.0, "BETA": 0.0}.items():
+        producer.produce(topic, encode(_position(symbol, qty)), symbol.encode())
+    assert producer.flush(30) == 0
+    with FakeETrade() as fake:
+        env = {**scope.env, **_live_env(fake)}
+        fake.positions = {"ACME": 10.0, "ZETA": 5.0}
+        differs = scope.cli("etrade", "reconcile", check=False, env=env)
+        fake.positions = {"ACME": 10.0}
+        agrees = scope.cli("etrade", "reconcile", check=False, env=env)
+
+    assert differs.returncode == 1, differs.stderr
+    rows = {line.split("│")[1].strip(): line for line in differs.stdout.splitlines() if "│" in line}
+    assert "differs" in rows["ZETA"], differs.stdout
+    assert "ok" in rows["ACME"], differs.stdout
+    assert "1 position(s) differ" in differs.stdout
+    assert agrees.returncode == 0, agrees.stdout + agrees.stderr
+    assert "positions agree" in agrees.stdout
