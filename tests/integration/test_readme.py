@@ -13,6 +13,7 @@ honest. The demo runs shorter (DEMO_ARGS, read by the Makefile).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ _EXPECTED = [
     ("tail fills --from-beginning --max 5 -o json", '"side"'),
     ("primestream pnl", "TOTAL"),
     ("tail alerts --from-beginning --follow --max 3 -o json", '"topic": "mydesk.alerts"'),
-    ("curl -s http://127.0.0.1:6067/ready", '"ready": true'),
+    ("curl -s http://127.0.0.1:6067/ready", '"ready":true'),
     ("tail signals --from-beginning --follow --max 5", "research.signals"),
     ("tail orders --from-beginning --follow --max 5", "paper1.orders"),
     ("curl -s http://127.0.0.1:6067/metrics", "primestream"),
@@ -95,18 +96,20 @@ def _run(block: CommandBlock, cwd: Path, env: dict[str, str]) -> str:
     log = cwd / f"block-{block.line}.out"
     print(f"running {block}", flush=True)
     with log.open("w") as out:
+        shell = subprocess.Popen(
+            ["bash", "-e", "-o", "pipefail", "-c", block.script],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so a block that hangs goes with what it started
+        )
         try:
-            code: int | str = subprocess.run(
-                ["bash", "-e", "-o", "pipefail", "-c", block.script],
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=_BLOCK_TIMEOUT_SECS,
-                check=False,
-            ).returncode
+            code: int | str = shell.wait(_BLOCK_TIMEOUT_SECS)
         except subprocess.TimeoutExpired:
+            os.killpg(shell.pid, signal.SIGKILL)
+            shell.wait()
             code = f"nothing: still running after {_BLOCK_TIMEOUT_SECS:g} s"
     output = log.read_text(errors="replace")
     if code != 0:
