@@ -205,8 +205,7 @@ def market(
 
             src: MarketSource = etrade_quote_source(source, runtime.settings)
         else:
-            src = parse_source(source, clock=wall_clock_us)
-        src = parse_source(source, clock=wall_clock_us, layout=file_layout(symbol, tz, close))
+            src = parse_source(source, clock=wall_clock_us, layout=file_layout(symbol, tz, close))
     except SourceError as exc:
         fail(str(exc))
     topic_name, record = _TOPIC_OF_KIND[src.kind]

@@ -26,13 +26,13 @@ from tests.kit.readme import README, CommandBlock, command_blocks
 _BLOCK_TIMEOUT_SECS = 300.0
 # What a block's output must show besides its exit code 0: (a line of the block, a text).
 _EXPECTED = [
-    ("make demo", "commands now read namespace demo"),
+    ("make demo   #", "commands now read namespace demo"),
     ("primestream namespaces list", "* demo"),
     ("tail fills --from-beginning --max 5 -o json", '"side"'),
-    ("primestream pnl", "TOTAL"),
+    ("primestream pnl                          #", "TOTAL"),
     ("tail alerts --from-beginning --follow --max 3 -o json", '"topic": "mydesk.alerts"'),
-    ("curl -s http://127.0.0.1:6067/ready", '"ready":true'),
-    ("tail signals --from-beginning --follow --max 5", "research.signals"),
+    ("curl -s http://127.0.0.1:6067/ready                #", '"ready":true'),
+    ("worker --strategies my.toml", "research.signals"),  # its tail of signals
     ("tail orders --from-beginning --follow --max 5", "paper1.orders"),
     ("curl -s http://127.0.0.1:6067/metrics", "primestream"),
 ]
@@ -127,6 +127,7 @@ def test_every_readme_block_runs(reader: tuple[Path, dict[str, str]]) -> None:
     assert not failed, "\n\n".join(failed)
 
     for line, text in _EXPECTED:
-        block = next((b for b in blocks if line in b.script), None)
-        assert block is not None, f"no README block runs {line!r} any more"
+        holding = [b for b in blocks if line in b.script]
+        assert len(holding) == 1, f"{len(holding)} README blocks run {line!r}, expected one"
+        (block,) = holding
         assert text in outputs[block.line], f"{block}: {line!r} did not show {text!r}"
