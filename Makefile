@@ -37,7 +37,7 @@ demo: setup
 	$(BIN)/primestream demo $(DEMO_ARGS)
 
 test: setup browser promtool lint
-	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest --durations=15 tests/unit tests/integration
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
