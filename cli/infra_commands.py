@@ -30,10 +30,19 @@ def up(
     tracing: bool = typer.Option(
         False, "--tracing/--no-tracing", help="Also start the tracing backend (Zipkin, UI + API)."
     ),
+    brokers: int = typer.Option(
+        None,
+        "--brokers",
+        min=1,
+        help="Brokers: 3 starts a replicated cluster (replication 3, min.insync.replicas 2). "
+        "Default: the home's size, else PRIMESTREAM_BROKERS (1).",
+    ),
 ) -> None:
-    """Start the local broker (and registry, and tracing backend); idempotent."""
+    """Start the local broker(s) (and registry, and tracing backend); idempotent."""
     settings = get_settings()
-    endpoints = local.up(settings, with_registry=registry, with_tracing=tracing, progress=_say)
+    endpoints = local.up(
+        settings, brokers=brokers, with_registry=registry, with_tracing=tracing, progress=_say
+    )
     console.print(f"[green]kafka[/green]    {endpoints.bootstrap_servers}")
     registry_url = endpoints.schema_registry_url or "(none: single-object encoding)"
     console.print(f"[green]registry[/green] {registry_url}")
@@ -57,14 +66,21 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Show what runs where."""
+    """Show what runs where (a cluster: each broker, its id, address and whether it is alive)."""
     table = Table(title="local infra", header_style="bold cyan")
-    for column in ("service", "state", "version", "address", "pid", "log"):
+    for column in ("service", "broker", "state", "version", "address", "pid", "log"):
         table.add_column(column, overflow="fold")
     for s in local.status(get_settings()):
         state = "[green]running[/green]" if s.running else "[red]stopped[/red]"
+        broker = "" if s.broker_id is None else str(s.broker_id)
         table.add_row(
-            s.name, state, s.version or "", s.address or "", str(s.pid or ""), str(s.log_path or "")
+            s.name,
+            broker,
+            state,
+            s.version or "",
+            s.address or "",
+            str(s.pid or ""),
+            str(s.log_path or ""),
         )
     console.print(table)
 
