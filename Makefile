@@ -39,7 +39,7 @@ integration: setup browser
 
 # The crash tests of the paper desk at full size: 60,000 quotes (10,000+ orders), 5 kill -9s
 # (make test runs both small: 3,000 quotes, 2 kills, and the three-worker rebalance);
-# and on a 3-broker cluster, a kill -9 of each broker in turn (make test: 1,500 quotes, one).
+# and on a 3-broker cluster, a kill -9 of each broker in turn (make test: 1,000 quotes, one).
 reliability: setup
 	PRIMESTREAM_RELIABILITY_QUOTES=60000 PRIMESTREAM_RELIABILITY_KILLS=5 \
 	PRIMESTREAM_RELIABILITY_BROKER_KILLS=3 \
