@@ -4,8 +4,10 @@ The feed publishes quotes with the project's producer settings (acks=all, idempo
 remembers every record the cluster acknowledged; a paper worker trades them. While both
 run, the broker that is the worker's group coordinator is killed with SIGKILL and started
 again (at full size, then each other node in turn, waiting for every partition to be fully
-replicated before the next). A worker that exits meanwhile is started again, as a
-supervisor would, and counted. Afterwards:
+replicated before the next). A worker that exits meanwhile is started again, and one that
+stops committing for 30 s while input waits is killed and started again, as a supervisor
+with a liveness probe would; both are counted (see BENCHMARKS.md: the worker does not yet
+ride through the loss of its coordinator's broker). Afterwards:
 - every acknowledged record is there, byte for byte, for a read_committed reader, and
   nothing else is (none lost, none twice), and no delivery failed;
 - the fills equal those of an uninterrupted run and the positions a recomputation from
@@ -157,17 +159,45 @@ def _coordinator(admin: AdminClient, group: str) -> int | None:
 
 
 class Supervisor:
-    """Start the worker again whenever it has exited, as systemd or Kubernetes would."""
+    """Keep the worker going as systemd or Kubernetes would, and count what it took.
 
-    def __init__(self, worker: WorkerProcess) -> None:
-        self.worker = worker
-        self.restarts = 0
+    A worker that exited is started again; one that is alive but has committed nothing
+    for STALL_SECS while input waits (a failed liveness probe) is killed -9 and started
+    again.
+    """
+
+    def __init__(self, worker: WorkerProcess, scope: Scope, stall_secs: float = 30.0) -> None:
+        self.worker, self._scope, self._stall_secs = worker, scope, stall_secs
+        self.restarts = 0  # after the worker exited on its own
+        self.stall_kills = 0  # after it stopped committing
+        self._progress: tuple[int, float] = (-1, time.monotonic())
 
     def check(self) -> None:
-        """Restart the worker if it is no longer running."""
+        """Restart the worker if it exited, or kill and restart it if it stalled."""
         if not self.worker.alive():
             self.restarts += 1
-            self.worker.start()
+            self._restart()
+            return
+        position = group_position(
+            self._scope.settings.bootstrap_servers or "",
+            app_id(self._scope.settings),
+            [self._scope.topic("market.quotes")],
+        )
+        if position is None:
+            return
+        committed = sum(c for c, _ in position.values())
+        waiting = sum(end - c for c, end in position.values())
+        now = time.monotonic()
+        if committed != self._progress[0] or not waiting:
+            self._progress = (committed, now)
+        elif now - self._progress[1] > self._stall_secs:
+            self.stall_kills += 1
+            self.worker.kill()
+            self._restart()
+
+    def _restart(self) -> None:
+        self.worker.start()
+        self._progress = (-1, time.monotonic())
 
 
 def _kill_node(cluster: Cluster, node_id: int) -> None:
@@ -237,7 +267,7 @@ def test_a_broker_killed_mid_stream_loses_no_acked_record_and_no_fill(
     rng = random.Random(11)
     feed = AckedFeed(scope, _QUOTES, rate=max(100, _QUOTES // 120))
     resumes: list[float] = []
-    supervisor = Supervisor(worker)
+    supervisor = Supervisor(worker, scope)
     worker.start()
     group = app_id(scope.settings)
     # The hardest node first: the group's coordinator (often the transactions' too).
@@ -284,6 +314,7 @@ def test_a_broker_killed_mid_stream_loses_no_acked_record_and_no_fill(
         "resume_secs": resumes,
         "longest_feed_ack_gap_secs": round(feed.longest_ack_gap_secs, 2),
         "worker_restarts": supervisor.restarts,
+        "worker_stall_kills": supervisor.stall_kills,
     }
     sys.stderr.write(f"broker kill figures: {figures}\n")  # shown even if what follows fails
 
