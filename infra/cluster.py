@@ -113,7 +113,8 @@ class ClusterLayout:
 def new_layout(size: int, *, first_port: int, free_port: Callable[[], int]) -> ClusterLayout:
     """Lay out SIZE nodes: client ports FIRST_PORT, +1, ... (0: free ones), controllers free.
 
-    FREE_PORT returns a port free right now; no port is handed out twice.
+    FREE_PORT returns a port free right now (below the ephemeral range, so that no
+    outgoing connection takes it while its node is down); no port is handed out twice.
     """
     if size < 1:
         raise ValueError(f"a cluster needs at least one broker, not {size}")

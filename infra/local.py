@@ -31,7 +31,7 @@ from infra.process import (
     ServiceRecord,
     find_marked_pids,
     marker_args,
-    pick_free_port,
+    pick_lasting_port,
     stop_process,
 )
 from infra.registry import LocalRegistry
@@ -183,7 +183,7 @@ def _kafka_layout(settings: Settings, brokers: int | None) -> ClusterLayout | No
             f"{home} holds a single broker's data ({home / 'kafka'}): `infra down` and delete "
             f"it, or use another PRIMESTREAM_HOME, for a {size}-broker cluster"
         )
-    layout = new_layout(size, first_port=settings.kafka_port, free_port=pick_free_port)
+    layout = new_layout(size, first_port=settings.kafka_port, free_port=pick_lasting_port)
     save_layout(home, layout)
     return layout
 

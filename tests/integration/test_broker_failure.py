@@ -232,6 +232,37 @@ def _under_replicated(admin: AdminClient) -> list[str]:
     ]
 
 
+def _wait_whole(admin: AdminClient, restart: NodeRestart) -> None:
+    """Wait for RESTART (which must succeed), then for every partition's ISR to be full."""
+    restart.join()
+    assert restart.error is None, f"the killed node did not start again: {restart.error}"
+    under: list[str] = []
+
+    def whole() -> bool:
+        under[:] = _under_replicated(admin)
+        return not under
+
+    try:
+        eventually(whole, timeout=300, message="full ISRs")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; under-replicated: {under[:20]}") from None
+
+
+class NodeRestart(threading.Thread):
+    """`infra up` in the background: the killed node starts again while the run goes on."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(name="node-restart", daemon=True)
+        self._settings = cluster.settings
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            local.up(self._settings)
+        except BaseException as exc:  # handed to the test thread, which asserts on it
+            self.error = exc
+
+
 def _replication(admin: AdminClient, names: list[str]) -> dict[str, tuple[set[int], str]]:
     """Return each topic's replica counts (over its partitions) and min.insync.replicas."""
     metadata = admin.list_topics(timeout=10)
@@ -274,7 +305,7 @@ def test_a_broker_killed_mid_stream_loses_no_acked_record_and_no_fill(
     first = eventually(lambda: _coordinator(admin, group), timeout=180, message="worker joined")
     victims = [first] + [n.node_id for n in layout.nodes if n.node_id != first]
     feed.start()
-    restart: threading.Thread | None = None
+    restart: NodeRestart | None = None
     for kill in range(_KILLS):
         time.sleep(rng.uniform(2.0, 4.0))
         node = layout.node(victims[kill % layout.size])
@@ -286,11 +317,10 @@ def test_a_broker_killed_mid_stream_loses_no_acked_record_and_no_fill(
         if feed.is_alive():  # more input comes: the worker must go on without the node
             resumes.append(_resume_secs(scope, before, killed_at, supervisor))
         # `infra up` starts the missing node again, on its ports (meanwhile, the run goes on).
-        restart = threading.Thread(target=local.up, args=(cluster.settings,))
+        restart = NodeRestart(cluster)
         restart.start()
         if kill + 1 < _KILLS:  # the next kill waits for every partition to be whole again
-            restart.join()
-            eventually(lambda: not _under_replicated(admin), timeout=300, message="full ISRs")
+            _wait_whole(admin, restart)
     feed.join(600)
 
     def caught_up() -> bool:
@@ -326,8 +356,7 @@ def test_a_broker_killed_mid_stream_loses_no_acked_record_and_no_fill(
     # 3. The killed node is back, and every topic of the run has 3 copies, 2 of which an
     # acks=all write needs.
     assert restart is not None
-    restart.join()
-    eventually(lambda: not _under_replicated(admin), timeout=300, message="full ISRs")
+    _wait_whole(admin, restart)
     names = [
         name
         for name in admin.list_topics(timeout=10).topics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from infra import local
 from infra.broker import render_server_properties
 from infra.cluster import BrokerNode, ClusterLayout, load_layout, new_layout, save_layout
 from infra.exceptions import BrokerStartError, NoBrokerError
+from infra.process import ephemeral_ports, pick_lasting_port
 from infra.settings import Settings
 from infra.topics import changelog_specs, topic_specs
 
@@ -165,3 +167,15 @@ def test_down_names_every_node_of_the_cluster(tmp_path: Path) -> None:
         "kafka-3: not running",
         "registry: not running",
     ]
+
+
+def test_lasting_ports_lie_below_the_ephemeral_range(tmp_path: Path) -> None:
+    # A node's port must not be taken by an outgoing connection while the node is down.
+    (tmp_path / "range").write_text("32768\t60999\n")
+    low, _ = ephemeral_ports(tmp_path / "range")
+
+    ports = {pick_lasting_port(rng=random.Random(seed)) for seed in range(20)}
+
+    assert low == 32768
+    assert all(10_000 <= port < ephemeral_ports()[0] for port in ports)
+    assert ephemeral_ports(tmp_path / "missing") == (32768, 60999)
