@@ -16,10 +16,9 @@ ride through the loss of its coordinator's broker). Afterwards:
   and min.insync.replicas 2.
 
 `make test` runs it small (1,000 quotes, one kill); `make reliability` at 60,000 quotes
-with a kill of each node
-(PRIMESTREAM_RELIABILITY_QUOTES, PRIMESTREAM_RELIABILITY_BROKER_KILLS), and writes the
-figures (records lost, time to resume, worker restarts) to
-tests/bench/results/reliability.json.
+with a kill of each node (PRIMESTREAM_RELIABILITY_QUOTES,
+PRIMESTREAM_RELIABILITY_BROKER_KILLS), and writes the figures (records lost, time to
+resume, worker restarts) to tests/bench/results/reliability.json.
 """
 
 from __future__ import annotations
