@@ -46,10 +46,13 @@ integration: setup browser
 	$(BIN)/pytest tests/integration
 
 # The crash tests of the paper desk at full size: 60,000 quotes (10,000+ orders), 5 kill -9s
-# (make test runs both small: 3,000 quotes, 2 kills, and the three-worker rebalance).
+# (make test runs both small: 3,000 quotes, 2 kills, and the three-worker rebalance);
+# and on a 3-broker cluster, a kill -9 of each broker in turn (make test: 1,000 quotes, one).
 reliability: setup
 	PRIMESTREAM_RELIABILITY_QUOTES=60000 PRIMESTREAM_RELIABILITY_KILLS=5 \
-		$(BIN)/pytest tests/integration/test_reliability.py -m reliability
+	PRIMESTREAM_RELIABILITY_BROKER_KILLS=3 \
+		$(BIN)/pytest tests/integration/test_reliability.py tests/integration/test_broker_failure.py \
+		-m reliability
 
 bench: setup
 	$(BIN)/python -m tests.bench

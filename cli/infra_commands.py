@@ -33,11 +33,23 @@ def up(
     secure: bool = typer.Option(
         False, "--secure", help="Broker with SASL_SSL (SCRAM-SHA-512), a local CA and ACLs."
     ),
+    brokers: int = typer.Option(
+        None,
+        "--brokers",
+        min=1,
+        help="Brokers: 3 starts a replicated cluster (replication 3, min.insync.replicas 2). "
+        "Default: the home's size, else PRIMESTREAM_BROKERS (1).",
+    ),
 ) -> None:
-    """Start the local broker (and registry, and tracing backend); idempotent."""
+    """Start the local broker(s) (and registry, and tracing backend); idempotent."""
     settings = get_settings()
     endpoints = local.up(
-        settings, with_registry=registry, with_tracing=tracing, secure=secure, progress=_say
+        settings,
+        brokers=brokers,
+        with_registry=registry,
+        with_tracing=tracing,
+        secure=secure,
+        progress=_say,
     )
     console.print(f"[green]kafka[/green]    {endpoints.bootstrap_servers}")
     if secure:
@@ -68,14 +80,16 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Show what runs where."""
+    """Show what runs where (a cluster: each broker, its id, address and whether it is alive)."""
     table = Table(title="local infra", header_style="bold cyan")
-    for column in ("service", "state", "version", "address", "security", "pid", "log"):
+    for column in ("service", "broker", "state", "version", "address", "security", "pid", "log"):
         table.add_column(column, overflow="fold")
     for s in local.status(get_settings()):
         state = "[green]running[/green]" if s.running else "[red]stopped[/red]"
+        broker = "" if s.broker_id is None else str(s.broker_id)
         table.add_row(
             s.name,
+            broker,
             state,
             s.version or "",
             s.address or "",

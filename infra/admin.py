@@ -51,7 +51,13 @@ def apply_topics(
     specs = list(specs)
     plan = plan_topics(specs, describe_topics(admin), namespace=namespace)
     creates = [
-        NewTopic(a.topic, a.spec.partitions, a.spec.replication_factor, config=a.spec.configs())
+        NewTopic(
+            a.topic,
+            a.spec.partitions,
+            # -1: the cluster's default.replication.factor (KIP-464)
+            a.spec.replication_factor or -1,
+            config=a.spec.configs(),
+        )
         for a in plan
         if a.kind == "create"
     ]

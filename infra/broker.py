@@ -1,7 +1,8 @@
-"""The local single-node Apache Kafka 4 broker (KRaft, broker+controller) of one infra home.
+"""The local Apache Kafka 4 broker of one infra home (KRaft, broker+controller), or a cluster node.
 
-Layout under `<home>/kafka/`: server.properties, log4j2.xml, cluster.id, data/ (log.dirs),
-kafka.log (the broker's log4j2 log) and kafka.out (the JVM's stdout/stderr).
+Layout under `<home>/kafka/` (node N>1 of a cluster: `<home>/kafka-N/`): server.properties,
+log4j2.xml, cluster.id (node 1's, shared by every node), data/ (log.dirs), kafka.log (the
+broker's log4j2 log) and kafka.out (the JVM's stdout/stderr).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import re
 import secrets
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,10 +27,11 @@ from infra.broker_security import (
     scram_format_argument,
     secure_properties,
 )
+from infra.cluster import BrokerNode, ClusterLayout
 from infra.exceptions import BrokerStartError
 from infra.jars import kafka_classpath, kafka_jar_version
 from infra.jvm_service import LOOPBACK, LocalJvmService, Progress
-from infra.process import JavaRuntime, ServiceRecord
+from infra.process import JavaRuntime, ServiceRecord, port_in_use
 from infra.settings import Settings
 
 __all__ = [
@@ -53,17 +56,25 @@ def render_server_properties(
     data_dir: Path,
     partitions: int = 4,
     overrides: Mapping[str, str] | None = None,
+    cluster: ClusterLayout | None = None,
+    node_id: int = 1,
 ) -> str:
-    """Return server.properties for a one-node KRaft cluster listening on loopback only.
+    """Return server.properties for one KRaft broker+controller listening on loopback only.
 
-    Internal topics have one replica and few partitions so the broker starts in seconds;
-    topics are never auto-created (topics are code, see infra/topics.py). OVERRIDES
-    replace or add keys (the secured mode's listeners, TLS, SASL and authorizer).
+    Alone (no CLUSTER) it is its own quorum and every topic has one replica; in CLUSTER
+    (node NODE_ID of it) every topic, the internal ones included, has the cluster's
+    replication factor and min.insync.replicas, and a killed node is fenced within 6 s.
+    Internal topics have few partitions so the broker starts in seconds; topics are never
+    auto-created (topics are code, see infra/topics.py). OVERRIDES replace or add keys
+    (the secured mode's listeners, TLS, SASL and authorizer).
     """
+    voters = cluster.voters if cluster is not None else f"{node_id}@{LOOPBACK}:{controller_port}"
+    copies = str(cluster.replication_factor if cluster is not None else 1)
+    min_isr = str(cluster.min_insync_replicas if cluster is not None else 1)
     settings = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@{LOOPBACK}:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters,
         "listeners": f"PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{port}",
         "controller.listener.names": "CONTROLLER",
@@ -71,16 +82,16 @@ def render_server_properties(
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(data_dir),
         "num.partitions": str(partitions),
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
+        "default.replication.factor": copies,
+        "min.insync.replicas": min_isr,
         "auto.create.topics.enable": "false",
-        "offsets.topic.replication.factor": "1",
+        "offsets.topic.replication.factor": copies,
         "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": copies,
+        "transaction.state.log.min.isr": min_isr,
         "transaction.state.log.num.partitions": "10",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": copies,
+        "share.coordinator.state.topic.min.isr": min_isr,
         "group.initial.rebalance.delay.ms": "0",
         # Two cores run the broker, the registry and the Python workers: few threads.
         "num.network.threads": "2",
@@ -88,6 +99,17 @@ def render_server_properties(
         "num.recovery.threads.per.data.dir": "1",
         "background.threads": "4",
     }
+    if cluster is not None and cluster.size > 1:
+        # A node killed with -9 says nothing: the controller fences it (and moves its
+        # partitions' leadership and coordinators) when its heartbeats stop, after 4 s
+        # instead of 9. The whole failover (a new controller elected if it was the active
+        # one, ~2 s, then the fencing, then the coordinators' load) must fit in a worker's
+        # 10 s session and transaction timeouts, or the worker's transaction is aborted
+        # under it and it exits fenced (measured with 6 s: 9 s failover, worker fenced).
+        settings["broker.session.timeout.ms"] = "4000"
+        settings["broker.heartbeat.interval.ms"] = "1000"
+        # Never elect a replica that missed acknowledged writes (the default, said aloud).
+        settings["unclean.leader.election.enable"] = "false"
     settings.update(overrides or {})
     lines = ["# Written by primestream infra/broker.py on every start; edits are overwritten."]
     lines += [f"{key}={value}" for key, value in settings.items()]
@@ -153,12 +175,14 @@ def _probe_client(bootstrap: str, secure: SecureBroker | None = None) -> AdminCl
     return AdminClient(config)
 
 
-def _metadata_ok(admin: AdminClient) -> bool:
+def _metadata_ok(admin: AdminClient, node_id: int) -> bool:
+    # Ready once the node serves metadata that lists itself: it joined its quorum and
+    # registered (a cluster's node waits for a majority of voters to be up).
     try:
         metadata = admin.list_topics(timeout=1.0)
     except KafkaException:
         return False
-    return bool(metadata.brokers)
+    return node_id in metadata.brokers
 
 
 class LocalKafka(LocalJvmService):
@@ -173,21 +197,54 @@ class LocalKafka(LocalJvmService):
     title = "Kafka"
     error = BrokerStartError
 
+    _cluster_id_lock = threading.Lock()  # a cluster's nodes start side by side
+
     def __init__(
-        self, settings: Settings, *, progress: Progress | None = None, secure: bool = False
+        self,
+        settings: Settings,
+        *,
+        progress: Progress | None = None,
+        cluster: ClusterLayout | None = None,
+        node: BrokerNode | None = None,
+        secure: bool = False,
     ) -> None:
+        """Run the single broker of the home, or NODE of CLUSTER (both or neither given)."""
+        if (cluster is None) != (node is None):
+            raise ValueError("a cluster node needs both its cluster and its node")
+        if secure and cluster is not None:
+            raise BrokerStartError("a secured cluster is not supported: --secure or --brokers")
+        self.cluster, self.node = cluster, node
+        if node is not None:
+            self.name = node.name
         super().__init__(settings, progress=progress)
         self.out_path = self.dir / "kafka.out"
         self.console_path = self.out_path
         self.secure = secure
 
     def _cluster_id(self) -> str:
-        path = self.dir / "cluster.id"
-        if path.is_file():
-            return path.read_text().strip()
-        cluster_id = new_cluster_id()
-        path.write_text(cluster_id + "\n")
-        return cluster_id
+        # Every node of a cluster formats with node 1's id (node 1's dir is the single
+        # broker's, so a home keeps its id whichever way it runs).
+        path = self._settings.home / "kafka" / "cluster.id"
+        with self._cluster_id_lock:
+            if path.is_file():
+                return path.read_text().strip()
+            cluster_id = new_cluster_id()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(cluster_id + "\n")
+            return cluster_id
+
+    def _ports(self) -> tuple[int, int]:
+        if self.node is None:
+            port = self._claim_port(self._settings.kafka_port, rival="broker")
+            return port, self._spare_port(port)
+        # A node keeps its ports for life: the quorum and every client know it by them.
+        for port in (self.node.port, self.node.controller_port):
+            if port_in_use(port, LOOPBACK):
+                raise BrokerStartError(
+                    f"port {port} of {self.name} (node {self.node.node_id}) on {LOOPBACK} is "
+                    "taken: stop whatever holds it, the cluster's nodes keep their ports"
+                )
+        return self.node.port, self.node.controller_port
 
     def _jvm_base(self, java: JavaRuntime, classpath: str) -> list[str]:
         return [
@@ -226,8 +283,7 @@ class LocalKafka(LocalJvmService):
         java = self._java(KAFKA_MIN_JAVA, "Kafka 4")
         jars = kafka_classpath(self._settings.dist_dir, progress=self._progress)
         classpath = os.pathsep.join(str(jar) for jar in jars)
-        port = self._claim_port(self._settings.kafka_port, rival="broker")
-        controller_port = self._spare_port(port)
+        port, controller_port = self._ports()
         secure = ensure_secure_broker(self._settings, self.dir / "secure") if self.secure else None
         data_dir = self.dir / ("data-secure" if secure else "data")
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -241,6 +297,8 @@ class LocalKafka(LocalJvmService):
                 data_dir=data_dir,
                 partitions=self._settings.partitions,
                 overrides=secure_properties(secure, port, controller_port) if secure else None,
+                cluster=self.cluster,
+                node_id=self.node.node_id if self.node is not None else 1,
             )
         )
         (self.dir / "log4j2.xml").write_text(render_log4j2_config(self.log_path))
@@ -257,11 +315,13 @@ class LocalKafka(LocalJvmService):
             ],
         )
         bootstrap = f"{LOOPBACK}:{port}"
+        who = "Kafka" if self.node is None else f"Kafka node {self.node.node_id}"
         mode = " (SASL_SSL, SCRAM-SHA-512, ACLs)" if secure else ""
-        self._say(f"starting Kafka (Java {java.major}) on {bootstrap}{mode}…")
+        self._say(f"starting {who} (Java {java.major}) on {bootstrap}{mode}…")
         launch = self._spawn(argv)
         admin = _probe_client(bootstrap, secure)
-        self._wait_ready(launch, bootstrap, lambda: _metadata_ok(admin))
+        node_id = self.node.node_id if self.node is not None else 1
+        self._wait_ready(launch, bootstrap, lambda: _metadata_ok(admin, node_id))
         version = self._running_version(launch.log_offsets[self.log_path])
         ports = {"kafka": port, "controller": controller_port}
         if secure:

@@ -57,7 +57,8 @@ class LocalJvmService(abc.ABC):
     JVM's console output goes to `console_path` (that same log unless a subclass says not).
     """
 
-    name: ClassVar[str]  # "kafka": its directory, log, JVM marker and state-file entry
+    # "kafka": its directory, log, JVM marker and state-file entry (a cluster's nodes: per node)
+    name: str
     noun: ClassVar[str]  # as in "the <noun> JVM (pid 123) exited"
     title: ClassVar[str]  # as in "<title> did not answer on <address>"
     error: ClassVar[type[InfraError]]  # what a failed start raises

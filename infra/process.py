@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -29,6 +30,7 @@ __all__ = [
     "ServiceRecord",
     "StopResult",
     "cmdline",
+    "ephemeral_ports",
     "file_size",
     "find_java",
     "find_marked_pids",
@@ -37,6 +39,7 @@ __all__ = [
     "marker_args",
     "parse_java_major",
     "pick_free_port",
+    "pick_lasting_port",
     "port_in_use",
     "spawn_detached",
     "stop_process",
@@ -196,6 +199,37 @@ def pick_free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LASTING_LOW = 10_000
+
+
+def ephemeral_ports(path: Path = _EPHEMERAL_RANGE) -> tuple[int, int]:
+    """Return the kernel's range of ports for outgoing connections (Linux's default if unread)."""
+    try:
+        low, high = (int(part) for part in path.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
+def pick_lasting_port(host: str = "127.0.0.1", *, rng: random.Random | None = None) -> int:
+    """Return a free TCP port on HOST below the ephemeral range.
+
+    For a port a service keeps across restarts: a port the OS hands out for port 0 lies in
+    the ephemeral range, where any outgoing connection may take it while the service is
+    down, and the service could not start again on it.
+    """
+    low = ephemeral_ports()[0]
+    rng = rng or random.Random()  # noqa: S311 - a port number, not a secret
+    if low <= _LASTING_LOW + 1:
+        return pick_free_port(host)
+    for _ in range(200):
+        port = rng.randrange(_LASTING_LOW, low)
+        if not port_in_use(port, host):
+            return port
+    return pick_free_port(host)
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

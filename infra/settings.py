@@ -102,7 +102,16 @@ class Settings(BaseSettings):
         description="Cache of the resolved broker classpath and unpacked registry, shared by "
         "every home (the jars themselves stay in ~/.m2).",
     )
-    kafka_port: int = Field(default=9092, description="Local broker port (0 = any free port).")
+    kafka_port: int = Field(
+        default=9092,
+        description="Local broker port (0 = any free port); a cluster's nodes take it, +1, +2...",
+    )
+    brokers: int = Field(
+        default=1,
+        ge=1,
+        description="Brokers `infra up` starts in a new home: 3 is a replicated cluster "
+        "(replication 3, min.insync.replicas 2, internal topics too); a home keeps its size.",
+    )
     registry_port: int = Field(default=8081, description="Local registry port (0 = any free port).")
     kafka_heap_mb: int = Field(default=1024, description="Local broker JVM heap.")
     registry_heap_mb: int = Field(default=512, description="Local registry JVM heap.")
@@ -113,7 +122,13 @@ class Settings(BaseSettings):
 
     # --- topics ---------------------------------------------------------------------
     partitions: int = Field(default=4, description="Partitions of every trading topic.")
-    replication_factor: int = Field(default=1, description="Replication factor of every topic.")
+    replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replication factor of every topic (min.insync.replicas: 2 from 3 copies "
+        "on). Unset: the cluster's own default.replication.factor and min.insync.replicas "
+        "(the local cluster's: min(3, brokers) and 2 from 3 brokers on).",
+    )
     namespace: str = Field(
         default="", description="Topic prefix and app-id suffix, so replays never touch live data."
     )

@@ -32,25 +32,33 @@ _WEEK_MS = 7 * _DAY_MS
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """One topic: its name (without namespace), value schema and configuration."""
+    """One topic: its name (without namespace), value schema and configuration.
+
+    A replication factor / min.insync.replicas of None leaves them to the cluster's
+    defaults, so the topics of a 3-broker cluster get 3 copies without being told.
+    """
 
     name: str
     record: str | None
     partitions: int
-    replication_factor: int
+    replication_factor: int | None
     cleanup_policy: CleanupPolicy = "delete"
     retention_ms: int = _WEEK_MS
-    min_insync_replicas: int = 1
+    min_insync_replicas: int | None = 1
     keyed_by_symbol: bool = True
     doc: str = ""
 
     def configs(self) -> dict[str, str]:
         """Return the broker-side topic configuration this spec asks for."""
-        return {
-            "cleanup.policy": self.cleanup_policy,
-            "retention.ms": str(self.retention_ms),
-            "min.insync.replicas": str(self.min_insync_replicas),
-        }
+        configs = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if self.min_insync_replicas is not None:
+            configs["min.insync.replicas"] = str(self.min_insync_replicas)
+        return configs
+
+
+def _min_isr(replication_factor: int | None) -> int | None:
+    # Two copies must have an acks=all write (with three, one broker may be down).
+    return None if replication_factor is None else min(2, replication_factor)
 
 
 _UNKEYED = frozenset({"risk.control", "venue.poll", "orders.cancel", "deadletter.redriven"})
@@ -80,7 +88,7 @@ _TABLE: tuple[tuple[str, str | None, CleanupPolicy, int, str], ...] = (
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Return the topic table for SETTINGS (partitions, replication, namespace)."""
-    min_isr = min(2, settings.replication_factor)
+    min_isr = _min_isr(settings.replication_factor)
     return [
         TopicSpec(
             name=name,
@@ -106,9 +114,10 @@ def changelog_topic(app_id: str, table: str) -> str:
 def changelog_specs(settings: Settings, app_id: str, tables: Iterable[str]) -> list[TopicSpec]:
     """Return the compacted changelog topics of a worker's TABLES (full names: no namespace).
 
-    Partitioned like the trading topics: a table's partition is its input partition's.
+    Partitioned like the trading topics: a table's partition is its input partition's;
+    replicated like them (by default as the cluster's topics are: a changelog is state).
     """
-    min_isr = min(2, settings.replication_factor)
+    min_isr = _min_isr(settings.replication_factor)
     return [
         TopicSpec(
             name=changelog_topic(app_id, table),

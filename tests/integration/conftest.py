@@ -50,6 +50,34 @@ def endpoints(infra_home: Path) -> Iterator[Endpoints]:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """A local 3-broker replicated cluster: its settings (to kill and restart nodes), endpoints."""
+
+    settings: Settings
+    endpoints: Endpoints
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Start the project's own 3-broker cluster (no registry) for the tests that ask for it.
+
+    Always local, even with PRIMESTREAM_BOOTSTRAP_SERVERS set: its tests kill its brokers.
+    """
+    home = tmp_path_factory.mktemp("primestream-cluster")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, home=home, kafka_port=0, registry=False, brokers=3, kafka_heap_mb=512
+    )
+    try:
+        started = local.up(settings)
+    except Exception as exc:
+        pytest.fail(f"the local 3-broker Kafka cluster could not start: {exc}", pytrace=False)
+    try:
+        yield Cluster(settings, started)
+    finally:
+        local.down(settings)
+
+
+@dataclass(frozen=True)
 class Scope:
     """One test's namespace on the shared broker: settings, env for the CLI, clients."""
 

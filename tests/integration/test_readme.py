@@ -65,7 +65,9 @@ def reader(tmp_path: Path, endpoints: Endpoints) -> Iterator[tuple[Path, dict[st
     try:
         yield cwd, env
     finally:
-        for home in [tmp_path / "home", *tmp_path.glob("home-*")]:
+        # every home a block used (the session's, its own, one a block exported)
+        states = [*tmp_path.glob("*/run/state.json"), *tmp_path.glob("reader/*/run/state.json")]
+        for home in {state.parent.parent for state in states}:
             subprocess.run(
                 [".venv/bin/primestream", "infra", "down"],
                 cwd=cwd,
