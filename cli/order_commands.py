@@ -7,14 +7,10 @@ cancels it (`streams.execution.venue`); the CANCELED event comes back on `orders
 
 from __future__ import annotations
 
-import getpass
-
 import typer
-from confluent_kafka import Producer
 
 from cli.context import console, fail
-from infra.clients import producer_config
-from infra.clock import wall_clock_us
+from cli.operator_records import broadcast
 from schemas.clients import Clients
 
 __all__ = ["app", "send_cancel"]
@@ -24,26 +20,8 @@ app = typer.Typer(help="Live orders at the venue.", no_args_is_help=True)
 
 def send_cancel(runtime: Clients, order_id: str | None, reason: str) -> int:
     """Write one OrderCancel (ORDER_ID, None: all open) to every partition; return how many."""
-    settings = runtime.settings
-    topic = settings.topic("orders.cancel")
-    encode = runtime.serializer("OrderCancel", topic)
-    producer = Producer(producer_config(settings, runtime.endpoints.bootstrap_servers))
-    metadata = producer.list_topics(topic, timeout=10).topics.get(topic)
-    partitions = metadata.partitions if metadata is not None else {}
-    if not partitions:
-        fail(f"topic {topic} does not exist: run `primestream topics apply`")
-    record = {
-        "order_id": order_id,
-        "reason": reason,
-        "source": f"operator:{getpass.getuser()}",
-        "ts_event_us": wall_clock_us(),
-    }
-    value = encode(record)
-    for partition in sorted(partitions):
-        producer.produce(topic, value, b"*", partition=partition)
-    if producer.flush(30) != 0:
-        fail(f"could not deliver the cancel to every partition of {topic}", code=3)
-    return len(partitions)
+    fields = {"order_id": order_id, "reason": reason}
+    return broadcast(runtime, "orders.cancel", "OrderCancel", fields, "cancel")
 
 
 @app.command("cancel")

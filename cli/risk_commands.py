@@ -20,6 +20,7 @@ import typer
 from confluent_kafka import Producer
 
 from cli.context import console, fail
+from cli.operator_records import broadcast
 from consumers.render import Received
 from infra.clients import producer_config
 from infra.clock import wall_clock_us
@@ -32,25 +33,8 @@ app = typer.Typer(help="Trip or reset the risk gate's kill switch on every parti
 
 def send_control(runtime: Clients, action: str, reason: str) -> int:
     """Write one RiskControl record to every partition of risk.control; return how many."""
-    settings = runtime.settings
-    topic = settings.topic("risk.control")
-    encode = runtime.serializer("RiskControl", topic)
-    producer = Producer(producer_config(settings, runtime.endpoints.bootstrap_servers))
-    partitions = producer.list_topics(topic, timeout=10).topics[topic].partitions
-    if not partitions:
-        fail(f"topic {topic} does not exist: run `primestream topics apply`")
-    record = {
-        "action": action,
-        "reason": reason,
-        "source": f"operator:{getpass.getuser()}",
-        "ts_event_us": wall_clock_us(),
-    }
-    value = encode(record)
-    for partition in sorted(partitions):
-        producer.produce(topic, value, b"*", partition=partition)
-    if producer.flush(30) != 0:
-        fail(f"could not deliver the {action} to every partition of {topic}", code=3)
-    return len(partitions)
+    fields = {"action": action, "reason": reason}
+    return broadcast(runtime, "risk.control", "RiskControl", fields, action)
 
 
 @app.command("reset")
