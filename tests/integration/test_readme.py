@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,9 +40,14 @@ _EXPECTED = [
 _CHECKOUT = README.parent
 # Blocks that start a broker of another kind run as on a machine of their own: a fresh
 # home, free ports, not the session's broker (`infra down` in them stops only theirs).
+# They keep the session's registry (plain HTTP, in memory, no broker's: a secured broker
+# shares it in test_secured_broker.py too), so their `infra up` starts only their brokers,
+# as the other blocks' `infra up` finds the registry up (the session's start, infra.local.up,
+# is the registry start `infra up` runs).
 _OWN_INFRA = ("infra up --secure", "infra up --brokers")
 _FAILED = "FAILED:"  # how _run marks the output of a block that exited non-zero
-_SESSION_BROKER = ("PRIMESTREAM_BOOTSTRAP_SERVERS", "PRIMESTREAM_SCHEMA_REGISTRY_URL")
+# Each command of a block, with the time it started, to block-<line>.trace beside its output.
+_TRACED = "exec 19>'{trace}'; BASH_XTRACEFD=19; PS4='+ $EPOCHREALTIME '; set -x\n"
 
 
 @pytest.fixture
@@ -65,28 +71,31 @@ def reader(tmp_path: Path, endpoints: Endpoints) -> Iterator[tuple[Path, dict[st
     try:
         yield cwd, env
     finally:
-        # every home a block used (the session's, its own, one a block exported)
+        # every home a block used (the session's, its own, one a block exported), together
         states = [*tmp_path.glob("*/run/state.json"), *tmp_path.glob("reader/*/run/state.json")]
-        for home in {state.parent.parent for state in states}:
-            subprocess.run(
+        downs = [
+            subprocess.Popen(
                 [".venv/bin/primestream", "infra", "down"],
                 cwd=cwd,
                 env=env | {"PRIMESTREAM_HOME": str(home)},
-                capture_output=True,
-                timeout=180,
-                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
+            for home in {state.parent.parent for state in states}
+        ]
+        for down in downs:
+            down.wait(180)
 
 
 def _env_for(block: CommandBlock, env: dict[str, str], cwd: Path) -> dict[str, str]:
     """Return ENV, or for a block that starts its own kind of broker, a machine of its own."""
     if not any(command in block.script for command in _OWN_INFRA):
         return env
-    own = {k: v for k, v in env.items() if k not in _SESSION_BROKER}
+    own = {k: v for k, v in env.items() if k != "PRIMESTREAM_BOOTSTRAP_SERVERS"}
     own |= {
         "PRIMESTREAM_HOME": str(cwd.parent / f"home-{block.line}"),
         "PRIMESTREAM_KAFKA_PORT": "0",
-        "PRIMESTREAM_REGISTRY_PORT": "0",
+        "PRIMESTREAM_REGISTRY_PORT": "0",  # with no session registry, theirs starts
     }
     return own
 
@@ -95,11 +104,12 @@ def _run(block: CommandBlock, cwd: Path, env: dict[str, str]) -> str:
     """Run BLOCK; return its output (marked _FAILED if it exited non-zero), so one run of the
     test names every block that fails. To a file, not a pipe: workers it leaves inherit it.
     """
-    log = cwd / f"block-{block.line}.out"
+    log, trace = cwd / f"block-{block.line}.out", cwd / f"block-{block.line}.trace"
     print(f"running {block}", flush=True)
+    started = time.monotonic()
     with log.open("w") as out:
         shell = subprocess.Popen(
-            ["bash", "-e", "-o", "pipefail", "-c", block.script],
+            ["bash", "-e", "-o", "pipefail", "-c", _TRACED.format(trace=trace) + block.script],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -113,6 +123,7 @@ def _run(block: CommandBlock, cwd: Path, env: dict[str, str]) -> str:
             os.killpg(shell.pid, signal.SIGKILL)
             shell.wait()
             code = f"nothing: still running after {_BLOCK_TIMEOUT_SECS:g} s"
+    print(f"{block}: exit {code} after {time.monotonic() - started:.1f} s", flush=True)
     output = log.read_text(errors="replace")
     if code != 0:
         return f"{_FAILED} {block} exited {code}:\n{output[-3000:]}"
