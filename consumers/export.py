@@ -131,13 +131,16 @@ def _in_ranges(consumer: Consumer, topic: str, ranges: list[PartitionRange]) -> 
         message = consumer.poll(0.5)
         if message is None:
             if time.monotonic() - idle_since > _IDLE_SECS:
-                return  # what is left were aborted records or markers: nothing to read
+                return  # a partition whose end never came: a safety net, not the way out
             continue
         idle_since = time.monotonic()
         error = message.error()
         if error is not None:
             if error.code() != KafkaError._PARTITION_EOF:
                 raise RuntimeError(f"reading {topic}: {error.str()}")
+            # At the end: what lay between the last record and the end offset were
+            # transaction markers (or aborted records), which are never delivered.
+            remaining.pop(message.partition(), None)
             continue
         bound = remaining.get(message.partition())
         if bound is None or message.offset() >= bound.end:

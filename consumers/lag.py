@@ -1,7 +1,17 @@
-"""Consumer-group progress: committed offsets, and how far they are behind the topics' ends."""
+"""Consumer-group progress: committed offsets, and how far they are behind the topics' ends.
+
+The committed offsets are asked of the group's coordinator by a consumer carrying the
+group's id (never subscribed, so never a member). Its close waits for that coordinator, and
+while the coordinator's broker is down it may wait forever (librdkafka issue #3740), which
+would hang `status` and the alert dispatcher's lag check exactly when an operator needs
+them; so the close runs on a thread of its own and nobody waits for it. (The admin API's
+offset listing would need no close, but librdkafka 2.12 aborts the process on an assertion
+when the coordinator dies under it.)
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -25,8 +35,9 @@ def group_position(
     """Return {(topic, partition): (committed, end)} of GROUP; None if unknown yet.
 
     A partition the group never committed counts from its first offset. None means the
-    group coordinator could not answer (it is still loading). SETTINGS, when given, bring
-    the security settings (a secured cluster).
+    cluster could not answer (the group coordinator is loading or moving, a new topic's
+    leader is not elected yet). SETTINGS, when given, bring the security settings (a
+    secured cluster).
     """
     # read_committed would ask for *stable* offsets (KIP-447), which a transactional
     # group cannot give while a transaction is open (say, of a worker just killed):
@@ -57,7 +68,7 @@ def group_position(
             position[(tp.topic, tp.partition)] = (tp.offset if tp.offset >= 0 else low, high)
         return position
     finally:
-        consumer.close()
+        threading.Thread(target=consumer.close, name="group-reader-close", daemon=True).start()
 
 
 def group_lag(
