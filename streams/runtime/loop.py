@@ -26,6 +26,8 @@ fetch, so a callback never runs while an agent works.
 
 Errors: an aborted transaction rewinds the inputs to the committed offsets and drops the
 agents' working sets (tables hold committed state only, so nothing else needs undoing); a
+batch that was being fetched when the abort landed is dropped unprocessed (the rewind reads
+it again, after the records before it); a
 fatal producer error, a restore that stalls or a batch an agent could not process stops
 the worker with the reason (its restart resumes from the last commit).
 """
@@ -168,9 +170,16 @@ class ProcessingLoop:
         timings, clock = self.timings, self._clock
         began = clock()
         wait = self._fetch_wait(began)
+        rewinds = self.state.aborts
         batch = await self._fetching(lambda: self._fetch(wait))
         fetched = clock()
         await self._settle(wait=False)
+        if self.state.aborts != rewinds:
+            # The commit in flight aborted and the inputs were sought back to the last
+            # commit: BATCH was fetched from past that point, and processing it on the
+            # committed state would skip every record between (they would come next,
+            # out of order, and be refused as late). The seek reads them all again.
+            batch = []
         if batch:
             age = self._wall_clock() / 1e6 - batch[0].timestamp_ms / 1e3
             timings.fetched(len(batch), fetched - began, age)

@@ -1,0 +1,206 @@
+"""An aborted commit rewinds the loop: nothing fetched before the rewind is processed.
+
+The loop's control flow around an abort, with stand-ins for the consumer and the
+transactional output (the broker-backed behaviour is covered by the integration tests;
+an abort cannot be provoked there on demand). The stand-in consumer keeps librdkafka's
+contract that matters here: a position per partition, moved by what was fetched and by
+`seek`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import TopicPartition
+
+from streams.edge import OutRecord, RawRecord, StageOutput, TableLoaders
+from streams.runtime.commit_policy import CommitPolicy
+from streams.runtime.exceptions import TransactionAbortedError
+from streams.runtime.loop import ProcessingLoop
+from streams.runtime.stages import Delivery, Stage
+
+TOPIC = "quotes"
+
+
+class _Message:
+    def __init__(self, offset: int) -> None:
+        self._offset = offset
+
+    def error(self) -> None:
+        return None
+
+    def topic(self) -> str:
+        return TOPIC
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes:
+        return b"k"
+
+    def value(self) -> bytes:
+        return str(self._offset).encode()
+
+    def headers(self) -> None:
+        return None
+
+    def timestamp(self) -> tuple[int, int]:
+        return (0, 0)
+
+
+class _Consumer:
+    """One partition of END records; hands out CHUNK at a time from its position."""
+
+    def __init__(self, end: int, chunk: int, before_fetch: threading.Event | None) -> None:
+        self.position = 0
+        self.end = end
+        self.chunk = chunk
+        self.fetches = 0
+        self._before_second_fetch = before_fetch
+
+    def poll(self, timeout: float) -> _Message | None:
+        self.fetches += 1
+        if self.fetches == 2 and self._before_second_fetch is not None:
+            # Return the second batch only once the first commit has failed: the race
+            # of a real worker, whose abort lands while a fetch is out.
+            self._before_second_fetch.wait(5)
+            time.sleep(0.05)
+        if self.position >= self.end:
+            return None
+        message = _Message(self.position)
+        self.position += 1
+        return message
+
+    def consume(self, num_messages: int, timeout: float) -> list[_Message]:
+        taken = min(self.chunk - 1, num_messages, self.end - self.position)
+        messages = [_Message(self.position + i) for i in range(taken)]
+        self.position += taken
+        return messages
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.position = max(tp.offset, 0)  # OFFSET_BEGINNING (-2): this partition starts at 0
+
+    def committed(self, partitions: list[TopicPartition], timeout: float) -> list[Any]:
+        return [TopicPartition(tp.topic, tp.partition, -1001) for tp in partitions]
+
+    def consumer_group_metadata(self) -> object:
+        return object()
+
+
+class _Output:
+    """The transactional output: records what each commit held; the first commit aborts."""
+
+    def __init__(self, failed: threading.Event) -> None:
+        self.open = False
+        self.sent: list[bytes] = []
+        self.committed: list[bytes] = []
+        self.commits: list[Mapping[tuple[str, int], int]] = []
+        self._failed = failed
+
+    def produce(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: Any, partition: Any
+    ) -> None:
+        self.open = True
+        self.sent.append(value or b"")
+
+    def poll(self) -> None:
+        return None
+
+    def commit(self, offsets: Mapping[tuple[str, int], int], metadata: object) -> None:
+        sent, self.sent, self.open = self.sent, [], False
+        if not self._failed.is_set():
+            self._failed.set()
+            raise TransactionAbortedError("commit: broker went away")
+        self.committed += sent
+        self.commits.append(dict(offsets))
+
+    def abort(self) -> None:
+        self.sent, self.open = [], False
+
+
+class _Echo:
+    """A processor that answers each input with one output of the same value."""
+
+    def process(self, records: Iterable[RawRecord], load: TableLoaders) -> StageOutput:
+        out = StageOutput()
+        for raw in records:
+            out.records.append(("echo", OutRecord(raw.key, raw.value, [])))
+        return out
+
+    def state(self, table: str, key: str) -> Any:
+        raise AssertionError("no tables")
+
+    def forget(self) -> None:
+        return None
+
+
+async def _deliver(delivery: Delivery) -> None:
+    delivery.done(_Echo().process(delivery.records, {}))
+
+
+def _loop(consumer: _Consumer, output: _Output) -> ProcessingLoop:
+    stage = Stage(
+        name="echo",
+        inputs={TOPIC: "Quote"},
+        outputs={"echo": ("echo", lambda value: value)},
+        tables={},
+        processor=_Echo(),
+        deliver=_deliver,
+    )
+    loop = ProcessingLoop(
+        stages=[stage],
+        consumer_config={},
+        output=output,  # type: ignore[arg-type]
+        restorer=None,  # type: ignore[arg-type]
+        deadletter_topic="dead",
+        policy=CommitPolicy(interval_secs=0.0, min_interval_secs=0.0),
+        max_batch=3,
+    )
+    loop._consumer = consumer
+    loop._on_assign(consumer, [TopicPartition(TOPIC, 0)])
+    return loop
+
+
+async def _run(loop: ProcessingLoop, consumer: _Consumer, output: _Output, end: int) -> None:
+    deadline = time.monotonic() + 10
+    while (not output.commits or max(o.get((TOPIC, 0), 0) for o in output.commits) < end) and (
+        time.monotonic() < deadline
+    ):
+        await loop._step()
+    await loop._settle(wait=True)
+
+
+def test_a_batch_fetched_before_an_abort_is_read_again_from_the_commit_not_processed() -> None:
+    failed = threading.Event()
+    consumer, output = _Consumer(end=12, chunk=3, before_fetch=failed), _Output(failed)
+    loop = _loop(consumer, output)
+    asyncio.run(_run(loop, consumer, output, end=12))
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
+
+    assert loop.state.aborts == 1
+    # Every input's output committed exactly once, in offset order: the aborted first
+    # batch was read again, and the batch that was out when the abort landed was not
+    # processed ahead of it.
+    assert output.committed == [str(offset).encode() for offset in range(12)]
+    assert output.commits[-1] == {(TOPIC, 0): 12}
+
+
+def test_without_an_abort_every_batch_is_processed_once() -> None:
+    failed = threading.Event()
+    failed.set()  # no commit fails
+    consumer, output = _Consumer(end=9, chunk=3, before_fetch=None), _Output(failed)
+    loop = _loop(consumer, output)
+    asyncio.run(_run(loop, consumer, output, end=9))
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
+
+    assert loop.state.aborts == 0
+    assert output.committed == [str(offset).encode() for offset in range(9)]
