@@ -210,6 +210,13 @@ class Settings(BaseSettings):
         description="Live mode: how often each worker asks the venue about the orders of "
         "its partitions (one venue.poll record per partition).",
     )
+    worker_stall_secs: float = Field(
+        default=30.0,
+        gt=0.0,
+        description="A worker that has committed nothing for this long while work waits (a "
+        "commit, processed records, a rebalance) exits with code 75 so its supervisor "
+        "restarts it from the last commit.",
+    )
     recovery_stall_secs: float = Field(
         default=120.0,
         gt=0.0,

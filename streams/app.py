@@ -28,7 +28,14 @@ from streams.context import (
 )
 from streams.engine import EngineSettings
 from streams.recovery import RecoveryWatch
-from streams.runtime import CommitPolicy, ProcessingLoop, Stage, StreamRuntime, WorkerApp
+from streams.runtime import (
+    CommitPolicy,
+    CommitWatch,
+    ProcessingLoop,
+    Stage,
+    StreamRuntime,
+    WorkerApp,
+)
 from streams.runtime.clients import (
     group_consumer_config,
     restore_consumer_config,
@@ -116,6 +123,7 @@ def _loop(
         ),
         max_batch=settings.max_batch_records,
         slot=slot,
+        watch=CommitWatch(settings.worker_stall_secs),
     )
 
 

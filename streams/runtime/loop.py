@@ -58,6 +58,7 @@ from streams.runtime.stages import Delivery, Stage
 from streams.runtime.tables import ChangelogTable
 from streams.runtime.timings import LoopTimings
 from streams.runtime.transactions import TransactionalOutput
+from streams.runtime.watchdog import CommitWatch, LoopProgress, Watchdog
 
 __all__ = ["STAGE_HEADER", "LoopState", "ProcessingLoop"]
 
@@ -109,6 +110,7 @@ class ProcessingLoop:
         policy: CommitPolicy,
         max_batch: int,
         slot: WorkerSlot | None = None,
+        watch: CommitWatch | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Clock = wall_clock_us,
     ) -> None:
@@ -138,13 +140,26 @@ class ProcessingLoop:
         self._stopping = False
         self._last_commit = clock()
         self._held_partitions: set[int] = set()
+        self._redo = False  # an aborted transaction's inputs are read again, not committed yet
+        self._starting = False
+        self._closing = False
+        self._watchdog = None if watch is None else Watchdog(watch, self.progress)
         self.state = LoopState()
         self.timings = LoopTimings(started=clock())
 
     # ------------------------------------------------------------------ life
     async def run(self) -> None:
         """Process until `stop()`; then commit what was processed and leave the group."""
-        await self._fetching(self._start)
+        if self._watchdog is not None:
+            self._watchdog.start()
+        self._starting = True  # watched: the producer's registration waits on the coordinator
+        try:
+            await self._fetching(self._start)
+        except BaseException:
+            if self._watchdog is not None:
+                self._watchdog.stop()  # the start's own error is the reason to give
+            raise
+        self._starting = False
         frozen = freeze_startup_heap()  # see streams.runtime.heap: no 100 ms full collections
         log.info("froze %s start-up objects out of the cycle collector's full passes", frozen)
         pauses = PauseClock(self.timings.collected)
@@ -158,7 +173,10 @@ class ProcessingLoop:
             raise
         finally:
             pauses.remove()
+            self._closing = True  # watched too: a close can wait for a dead coordinator
             await self._fetching(self._close)
+            if self._watchdog is not None:
+                self._watchdog.stop()
             self._fetcher.shutdown(wait=True)
             self._committer.shutdown(wait=True)
 
@@ -208,6 +226,29 @@ class ProcessingLoop:
 
     async def _fetching(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._fetcher, call)
+
+    def progress(self) -> LoopProgress:
+        """Return whether work waits and how far the loop got, for the watchdog (any thread)."""
+        state, commit = self.state, self._commit
+        notes = []
+        if commit is not None:
+            notes.append(f"a commit in flight for {self._clock() - commit.started:.1f} s")
+        try:
+            pending = self._pending()
+        except RuntimeError:  # the loop changed the offsets while this thread read them
+            pending = True
+        if pending:
+            notes.append("records processed, not committed")
+        if self._redo:
+            notes.append("an aborted transaction's records to process again")
+        if state.rebalancing:
+            notes.append("a rebalance under way")
+        if self._starting:
+            notes.append("starting: registering the transactional producer")
+        if self._closing:
+            notes.append("shutting down")
+        waiting = bool(notes) and not state.restoring
+        return LoopProgress(waiting, state.commits + state.assignments, "; ".join(notes))
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Return {(topic, partition): end - committed} of the inputs held (known ones only)."""
@@ -371,6 +412,7 @@ class ProcessingLoop:
             table.commit()
         now = self._clock()
         self._last_commit = now
+        self._redo = False
         self.state.commits += 1
         self.state.last_commit_secs = now - started
         self.timings.committed(now - started)
@@ -396,6 +438,7 @@ class ProcessingLoop:
     def _reset(self) -> None:
         """After an abort: drop uncommitted state, read the inputs again from the commit."""
         self.state.aborts += 1
+        self._redo = True
         self._forget()
         self._held_back.clear()
         self._last_commit = self._clock()
@@ -456,6 +499,7 @@ class ProcessingLoop:
         finally:
             self.state.restoring = False
         self._held_partitions = now_held
+        self._redo = False  # what is held now resumes from its committed offsets anyway
         committed = consumer.committed(
             [TopicPartition(tp.topic, tp.partition) for tp in partitions], timeout=_REQUEST_SECS
         )

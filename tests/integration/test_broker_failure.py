@@ -4,10 +4,12 @@ The feed publishes quotes with the project's producer settings (acks=all, idempo
 remembers every record the cluster acknowledged; a paper worker trades them. While both
 run, the broker that is the worker's group coordinator is killed with SIGKILL and started
 again (at full size, then each other node in turn, waiting for every partition to be fully
-replicated before the next). A worker that exits meanwhile is started again, and one that
-stops committing for 30 s while input waits is killed and started again, as a supervisor
-with a liveness probe would; both are counted (see BENCHMARKS.md: the worker does not yet
-ride through the loss of its coordinator's broker). Afterwards:
+replicated before the next). A worker that exits meanwhile is started again, as the
+systemd units in deploy/ do (`Restart=always`); exits are counted. A worker whose
+Kafka calls hang (its coordinator's broker died mid-commit) must end itself: its watchdog
+exits with code 75 after `PRIMESTREAM_WORKER_STALL_SECS` (20 s here) without a commit while
+work waits (`streams.runtime.watchdog`). One still alive and not committing after
+`_BACKSTOP_SECS` while input waits is killed -9 by the test, and that fails it. Afterwards:
 - every acknowledged record is there, byte for byte, for a read_committed reader, and
   nothing else is (none lost, none twice), and no delivery failed;
 - the fills equal those of an uninterrupted run and the positions a recomputation from
@@ -55,6 +57,8 @@ from tests.kit.worker import WorkerProcess
 
 _QUOTES = int(os.environ.get("PRIMESTREAM_RELIABILITY_QUOTES", "1000"))
 _KILLS = int(os.environ.get("PRIMESTREAM_RELIABILITY_BROKER_KILLS", "1"))
+_WORKER_STALL_SECS = 20.0  # the worker's own watchdog (PRIMESTREAM_WORKER_STALL_SECS)
+_BACKSTOP_SECS = 90.0  # the test's: a worker alive and stuck this long failed to end itself
 
 # The thread method: a call stuck inside librdkafka never returns to Python, so a signal
 # could not end it; this one dumps every thread's stack and ends the run instead of
@@ -136,6 +140,7 @@ def worker(scope_on_cluster: Scope, desk_config: Path, tmp_path: Path) -> Iterat
         "PRIMESTREAM_HOME": str(home),
         "PRIMESTREAM_TRADING_MODE": "paper",
         "PRIMESTREAM_REGISTRY": "false",
+        "PRIMESTREAM_WORKER_STALL_SECS": str(_WORKER_STALL_SECS),
     }
     process = WorkerProcess(env, ["--strategies", str(desk_config)], tmp_path / "worker.log")
     yield process
@@ -165,23 +170,28 @@ def _coordinator(admin: AdminClient, group: str) -> int | None:
 
 
 class Supervisor:
-    """Keep the worker going as systemd or Kubernetes would, and count what it took.
+    """Keep the worker going as systemd does (restart on exit), and count what it took.
 
-    A worker that exited is started again; one that is alive but has committed nothing
-    for STALL_SECS while input waits (a failed liveness probe) is killed -9 and started
-    again.
+    A worker that exited is started again. One that is alive but has committed nothing for
+    STALL_SECS while input waits should have ended itself long before (its watchdog): it is
+    killed -9 and started again so that the run can finish, and counted as a failure.
     """
 
-    def __init__(self, worker: WorkerProcess, scope: Scope, stall_secs: float = 30.0) -> None:
+    def __init__(
+        self, worker: WorkerProcess, scope: Scope, stall_secs: float = _BACKSTOP_SECS
+    ) -> None:
         self.worker, self._scope, self._stall_secs = worker, scope, stall_secs
         self.restarts = 0  # after the worker exited on its own
-        self.stall_kills = 0  # after it stopped committing
+        self.exit_codes: list[int | None] = []
+        self.stall_kills = 0  # after it stopped committing and did not end itself
         self._progress: tuple[int, float] = (-1, time.monotonic())
 
     def check(self) -> None:
         """Restart the worker if it exited, or kill and restart it if it stalled."""
         if not self.worker.alive():
             self.restarts += 1
+            process = self.worker.process
+            self.exit_codes.append(None if process is None else process.returncode)
             self._restart()
             return
         position = group_position(
@@ -350,6 +360,7 @@ def test_a_broker_killed_mid_stream_loses_no_acked_record_and_no_fill(
         "resume_secs": resumes,
         "longest_feed_ack_gap_secs": round(feed.longest_ack_gap_secs, 2),
         "worker_restarts": supervisor.restarts,
+        "worker_exit_codes": supervisor.exit_codes,
         "worker_stall_kills": supervisor.stall_kills,
     }
     sys.stderr.write(f"broker kill figures: {figures}\n")  # shown even if what follows fails
@@ -358,6 +369,7 @@ def test_a_broker_killed_mid_stream_loses_no_acked_record_and_no_fill(
     figures |= _check_exactly_once(scope, desk_config)
     assert figures["fills"] > _QUOTES / 20, "the run must trade enough to prove anything"
     assert resumes, "at least one kill landed while input was still arriving"
+    assert supervisor.stall_kills == 0, "a worker stopped committing and did not end itself"
 
     # 3. The killed node is back, and every topic of the run has 3 copies, 2 of which an
     # acks=all write needs.

@@ -191,6 +191,10 @@ def test_a_batch_fetched_before_an_abort_is_read_again_from_the_commit_not_proce
     # processed ahead of it.
     assert output.committed == [str(offset).encode() for offset in range(12)]
     assert output.commits[-1] == {(TOPIC, 0): 12}
+    # All committed again: nothing waits, so the stall watchdog has nothing to count.
+    progress = loop.progress()
+    assert not progress.waiting
+    assert progress.progress == len(output.commits) + 1  # + the assignment
 
 
 def test_without_an_abort_every_batch_is_processed_once() -> None:
