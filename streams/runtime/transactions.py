@@ -131,7 +131,10 @@ class TransactionalOutput:
             self.abort()
         except (TransactionAbortedError, FatalTransactionError) as exc:
             log.warning("closing the producer: %s", exc)
-        self._producer.flush(5)
+        try:
+            self._producer.flush(5)
+        except KafkaException as exc:  # fenced by a newer worker: nothing of ours to deliver
+            log.warning("closing the producer: %s", exc.args[0].str())
         self._producer = None
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
