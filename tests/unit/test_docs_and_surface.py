@@ -67,8 +67,10 @@ PUBLIC = {
     },
     "streams.runtime": {
         "STAGE_HEADER",
+        "STALLED_EXIT",
         "ChangelogTable",
         "CommitPolicy",
+        "CommitWatch",
         "ConsumedRecord",
         "Delivery",
         "FatalTransactionError",
