@@ -98,16 +98,21 @@ class StreamRuntime:
             """Runs the exactly-once loop for as long as the worker runs."""
 
             async def on_start(self) -> None:
-                runtime.start()
+                await runtime.start()
 
             async def on_stop(self) -> None:
                 await runtime.stop()
 
         return RuntimeService
 
-    def start(self) -> None:
-        """Build the loop and run it in the background (called when the worker starts)."""
-        self.loop = self._make_loop(self.stages)
+    async def start(self) -> None:
+        """Build the loop and run it in the background (called when the worker starts).
+
+        The build ensures topics and claims the worker's identity (broker and file-system
+        round trips, about a second): it runs on a thread, so the web server started just
+        before keeps answering probes (503 until ready) meanwhile.
+        """
+        self.loop = await asyncio.to_thread(self._make_loop, self.stages)
         self.app.flow_control.resume()  # faust holds agent streams until this (no recovery)
         self._task = asyncio.ensure_future(self._run(self.loop))
 
