@@ -1,6 +1,6 @@
 """What one exactly-once commit costs: the measurement the runtime's commit design rests on.
 
-Run: .venv/bin/python -m tests.bench.bench_commit [--rounds N] [--repeats R]
+Run: .venv/bin/python -m tests.bench.bench_commit [--rounds N] [--repeats R] [--gap-ms MS]
 
 A worker's commit is: begin a transaction, produce its outputs, send the input offsets
 with the consumer group's metadata, commit. On a real local broker (4 input and 4 output
@@ -18,6 +18,9 @@ Why the backoff matters: right after a commit, the coordinator answers the next
 transaction's first request with CONCURRENT_TRANSACTIONS until the previous one's markers
 are written; the client sleeps `retry.backoff.ms` before asking again, so the default turns
 a few-ms wait into ~100 ms.
+
+With --gap-ms the cycles are MS apart (the pause is not timed): a worker at a quiet feed
+commits now and then, not back to back, and an idle broker answers more slowly.
 
 The figures are the wall time of a whole cycle (p50 / p99 over every cycle of the
 variant) and commits a second (the median over repeats of 1 / each repeat's median
@@ -97,11 +100,19 @@ def cycle(
     return run
 
 
+def _after(gap_secs: float, run: Cycle) -> float:
+    if gap_secs:
+        time.sleep(gap_secs)
+    return run()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=100, help="Commit cycles per repeat.")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--gap-ms", type=float, default=0.0, help="Pause between cycles.")
     args = parser.parse_args()
+    gap = args.gap_ms / 1e3
     load = [round(x, 2) for x in os.getloadavg()]
     with broker() as endpoints:
         bootstrap = endpoints.bootstrap_servers
@@ -126,13 +137,18 @@ def main() -> None:
         measured = {name: Measurement(name) for name in variants}
         for repeat in range(args.repeats):
             for name, run in variants.items():
-                cycles = [run() for _ in range(args.rounds)]
+                cycles = [_after(gap, run) for _ in range(args.rounds)]
                 times[name] += cycles
                 measured[name].rates.append(1 / statistics.median(cycles))
                 p50 = statistics.median(cycles) * 1e3
                 print(f"  round {repeat + 1}/{args.repeats} {name:<42} p50 {p50:7.1f} ms")
         member.close()
-    notes: dict[str, object] = {"rounds": args.rounds, "repeats": args.repeats, "load": load}
+    notes: dict[str, object] = {
+        "rounds": args.rounds,
+        "repeats": args.repeats,
+        "gap_ms": args.gap_ms,
+        "load": load,
+    }
     base = measured[BASELINE].median
     print(f"\n  {'variant':<42} {'p50 ms':>8} {'p99 ms':>8} {'commits/s':>10} {'ratio':>6}")
     for name, values in times.items():
