@@ -10,6 +10,7 @@ import typer
 
 from cli.context import fail
 from infra.clock import wall_clock_us
+from infra.process import port_in_use
 from infra.run_files import WorkerRunFile, remove_run_file, write_run_file
 from schemas.clients import Clients
 
@@ -45,12 +46,15 @@ def worker_command(
 
     runtime = Clients()
     settings = runtime.settings
+    host = web_host or settings.web_host
+    if web_port is not None and ":" not in host and port_in_use(web_port, host):
+        # Checked before anything starts: faust would fail later with a traceback.
+        fail(f"cannot serve the web views on {host}:{web_port}: the port is taken")
     runtime.endpoints  # noqa: B018 - a secured broker must answer now: one clear error, no spin
     if load_trading_config(strategy_config_path(settings, strategies), settings).mode == "live":
         from cli.live_start import require_live_start
 
         require_live_start(runtime)
-    host = web_host or settings.web_host
     built = build_app(runtime, strategy_config=strategies, web_port=web_port, web_host=host)
     app = built.app
     worker = Worker(app, loglevel=loglevel, quiet=True)
