@@ -13,7 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.context import console, err_console, fail
 from consumers.deadletter_reading import read_dead_letters, read_markers
 from consumers.deadletter_render import letter_json, letters_table, redrive_table
-from consumers.deadletters import DeadLetterFilter, RedrivePlan, StoredDeadLetter, plan_redrive
+from consumers.deadletters import (
+    DeadLetterFilter,
+    RedrivePlan,
+    StoredDeadLetter,
+    newest,
+    plan_redrive,
+)
 from consumers.redrive import open_redrive_producer, redrive
 from infra.clients import consumer_config
 from infra.clock import wall_clock_us
@@ -59,10 +65,13 @@ def list_command(
     reason: str = _REASON,
     source: str = _SOURCE,
     output: str = typer.Option("table", "--output", "-o", help="table or json"),
+    limit: int = typer.Option(100, "--limit", help="Show the newest N that match; 0: all."),
 ) -> None:
     """List dead letters: key, source topic/partition/offset, error, message, time."""
     if output not in ("table", "json"):
         fail(f"--output must be table or json, not {output!r}")
+    if limit < 0:
+        fail(f"--limit must be 0 (all) or more, not {limit}")
     runtime = Clients()
     chosen = _filter(runtime, reason, source)
     topic = runtime.settings.topic("deadletter")
@@ -72,15 +81,25 @@ def list_command(
             redriven = read_markers(consumer, runtime.settings.topic("deadletter.redriven"))
     except (LookupError, KafkaException, RuntimeError) as exc:
         fail(str(exc))
-    shown = chosen.select(letters)
+    matching = chosen.select(letters)
+    shown = newest(matching, limit)
+    if len(shown) < len(matching):
+        err_console.print(
+            f"showing the {len(shown)} newest of {len(matching)} matching dead letters "
+            "(--limit 0 shows all; --reason and --source narrow them)",
+            highlight=False,
+        )
     if output == "json":
         for dead in shown:
             line = letter_json(dead, redriven=redriven.get(dead.marker_key) == dead.timestamp_ms)
             console.print(line, highlight=False, soft_wrap=True)
         return
     done = {d.marker_key for d in shown if redriven.get(d.marker_key) == d.timestamp_ms}
-    console.print(letters_table(f"{topic} ({len(shown)} of {len(letters)})", shown, done))
-    if not shown:
+    title = f"{topic} ({len(matching)} of {len(letters)})"
+    if len(shown) < len(matching):
+        title = f"{topic} (newest {len(shown)} of {len(matching)} matching, {len(letters)} in all)"
+    console.print(letters_table(title, shown, done))
+    if not matching:
         err_console.print(f"no dead letters match; {_reasons_note(letters)}", highlight=False)
 
 

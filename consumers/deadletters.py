@@ -23,6 +23,7 @@ __all__ = [
     "StoredDeadLetter",
     "decode_marker",
     "encode_marker",
+    "newest",
     "plan_redrive",
 ]
 
@@ -97,6 +98,19 @@ class DeadLetterFilter:
     def select(self, letters: Iterable[StoredDeadLetter]) -> list[StoredDeadLetter]:
         """Return the LETTERS this filter matches, in their order."""
         return [dead for dead in letters if self.matches(dead)]
+
+
+def newest(letters: Sequence[StoredDeadLetter], limit: int) -> list[StoredDeadLetter]:
+    """Return the LIMIT most recent of LETTERS (by time, then place), in their order.
+
+    LIMIT 0: all of them. A table of ten thousand rows is neither readable nor quick to
+    draw; the newest are usually what an operator is looking for.
+    """
+    if limit <= 0 or len(letters) <= limit:
+        return list(letters)
+    recent = sorted(letters, key=lambda d: (d.timestamp_ms, d.partition, d.offset))[-limit:]
+    kept = {(d.partition, d.offset) for d in recent}
+    return [d for d in letters if (d.partition, d.offset) in kept]
 
 
 def encode_marker(dead: StoredDeadLetter, redriven_at_ms: int) -> tuple[bytes, bytes]:

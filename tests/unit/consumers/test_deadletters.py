@@ -14,6 +14,7 @@ from consumers.deadletters import (
     StoredDeadLetter,
     decode_marker,
     encode_marker,
+    newest,
     plan_redrive,
 )
 from consumers.render import Received
@@ -156,6 +157,7 @@ def test_the_public_surface_is_pinned() -> None:
             "StoredDeadLetter",
             "decode_marker",
             "encode_marker",
+            "newest",
             "plan_redrive",
         },
         consumers.deadletter_render: {
@@ -250,3 +252,14 @@ def test_every_redrive_of_a_namespace_shares_one_transactional_id() -> None:
     assert of("") == "primestream-deadletter-redrive"
     assert of("bt1") == "primestream-bt1-deadletter-redrive"
     assert of("bt1") != of("bt2")
+
+
+def test_newest_keeps_the_most_recent_in_their_order_and_zero_keeps_all() -> None:
+    # Places 0..5; times out of place order (a later offset may be older on another partition).
+    letters = [_stored(at, timestamp_ms=t) for at, t in enumerate([50, 10, 40, 20, 60, 30])]
+
+    kept = newest(letters, 3)
+
+    assert [d.offset for d in kept] == [0, 2, 4]  # times 50, 40, 60: in their listed order
+    assert newest(letters, 0) == letters
+    assert newest(letters, 10) == letters
