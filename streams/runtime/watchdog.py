@@ -106,7 +106,10 @@ class Watchdog:
             log.critical("%s", message)
             for handler in logging.getLogger().handlers:
                 handler.flush()
-            sys.stderr.write(f"error: {message}\n")
-            sys.stderr.flush()
+            # The process's own stderr: faust redirects sys.stderr into its logger, which
+            # would log this line a second time as a WARNING.
+            stream = sys.__stderr__ or sys.stderr
+            stream.write(f"error: {message}\n")
+            stream.flush()
             self._end(STALLED_EXIT)
             return
