@@ -160,6 +160,13 @@ class Settings(BaseSettings):
         description="A worker that has caught up with its input commits this soon after its "
         "last commit (commit_interval_ms bounds a busy one).",
     )
+    transaction_lanes: int = Field(
+        default=2,
+        ge=1,
+        le=2,
+        description="A worker's transactional producers: with 2, outputs made while one "
+        "commits go straight into the other's transaction (see streams.runtime.loop).",
+    )
     transaction_timeout_ms: float = Field(
         default=10_000.0,
         gt=0.0,

@@ -103,9 +103,15 @@ def _loop(
     apply_topics(admin, topic_specs(settings), namespace=settings.namespace)
     apply_topics(admin, changelog_specs(settings, ident, tables))
     slot: WorkerSlot = claim_slot(settings.home / "workers" / ident / "slots", settings.worker_id)
-    output = TransactionalOutput(
-        transactional_producer_config(settings, servers, f"{ident}-{slot.worker_id}", client_id)
-    )
+    base = f"{ident}-{slot.worker_id}"  # lane 0 keeps the one-producer runtime's id
+    outputs = [
+        TransactionalOutput(
+            transactional_producer_config(
+                settings, servers, base if lane == 0 else f"{base}.lane-{lane}", client_id
+            )
+        )
+        for lane in range(settings.transaction_lanes)
+    ]
     restorer = ChangelogRestorer(
         restore_consumer_config(settings, servers, ident, client_id),
         admin_config(settings, servers),
@@ -114,7 +120,7 @@ def _loop(
     return ProcessingLoop(
         stages=stages,
         consumer_config=group_consumer_config(settings, servers, ident, client_id),
-        output=output,
+        outputs=outputs,
         restorer=restorer,
         deadletter_topic=settings.topic("deadletter"),
         policy=CommitPolicy(

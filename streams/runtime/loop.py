@@ -9,10 +9,18 @@ with the input offsets (`streams.runtime.transactions`).
 **Commits overlap processing.** A commit is a few round trips to the transaction
 coordinator (5 to 40 ms on a busy two-core machine), and a loop that waited for it would hold
 every record that arrives meanwhile. So the commit runs on a thread of its own while the
-loop goes on fetching and processing; what those batches produce is held back and sent into
-the next transaction as soon as the commit returns, and the keys they change belong to the
-next commit. If the commit fails, the held-back outputs are dropped with everything else
-since the last commit (see Errors).
+loop goes on fetching and processing, and the keys changed meanwhile belong to the next
+commit. What those batches produce goes to a second transactional producer (a second
+"lane") as soon as the committing one has written all its records (a flush: so every
+partition gets the first transaction's records before the second's), and the next commit
+is that lane's. With one lane the outputs are held back until the commit returns, and the
+next transaction's first record then waits for the coordinator to finish writing the last
+one's markers (librdkafka retries the CONCURRENT_TRANSACTIONS answer after a fixed 20 ms):
+alternating lanes takes both waits out of a record's way (BENCHMARKS.md, "Two lanes").
+Input offsets stay in commit order: the group coordinator keeps, per partition, the offset
+whose commit record it appended last, and a lane sends its offsets only after the other
+lane's commit returned. If a commit fails, the other lane's transaction is aborted too and
+everything since the last commit is read again (see Errors).
 
 **Rebalances** are announced by librdkafka from inside a fetch, so they always find the
 loop between batches: the revocation waits for a commit in flight, commits what was
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -89,11 +98,18 @@ class LoopState:
 
 @dataclass
 class _Commit:
-    """A commit in flight: what it commits, when it began, the thread's answer."""
+    """A commit in flight: what it commits, when it began, the thread's answer.
+
+    LANE is the producer committing; FLUSHED is set once all its records are written, and
+    SWITCHED once the loop sends new outputs to the other lane.
+    """
 
     offsets: dict[TopicPartitionKey, int]
     started: float
     future: Future[None]
+    lane: TransactionalOutput
+    flushed: threading.Event = field(default_factory=threading.Event)
+    switched: bool = False
 
 
 class ProcessingLoop:
@@ -104,7 +120,7 @@ class ProcessingLoop:
         *,
         stages: Sequence[Stage],
         consumer_config: Mapping[str, Any],
-        output: TransactionalOutput,
+        outputs: Sequence[TransactionalOutput],
         restorer: ChangelogRestorer,
         deadletter_topic: str,
         policy: CommitPolicy,
@@ -122,7 +138,8 @@ class ProcessingLoop:
                 self._readers.setdefault(topic, []).append((index, stage))
         self._tables: list[ChangelogTable] = [t for s in self._stages for t in s.tables.values()]
         self._consumer_config = dict(consumer_config)
-        self._output = output
+        self._outputs = list(outputs)
+        self._output = self._outputs[0]  # the lane that takes new outputs
         self._restorer = restorer
         self._deadletter = deadletter_topic
         self._policy = policy
@@ -271,7 +288,8 @@ class ProcessingLoop:
 
     # ------------------------------------------------------ fetch thread: start
     def _start(self) -> None:
-        self._output.start()
+        for lane in self._outputs:
+            lane.start()
         self._consumer = Consumer(self._consumer_config)
         self._consumer.subscribe(
             sorted(self._readers),
@@ -288,7 +306,8 @@ class ProcessingLoop:
                 self._commit_now()
             self._consumer.close()  # leaves the group (a revocation, with its commit, first)
         finally:
-            self._output.close()
+            for lane in self._outputs:
+                lane.close()
             self._restorer.close()
             self._consumer = None
             if self._slot is not None:
@@ -298,8 +317,10 @@ class ProcessingLoop:
         """Return the next records: wait up to WAIT_SECS for the first, then take what is there."""
         consumer = self._consumer
         first = consumer.poll(wait_secs)
-        if self._commit is None:
-            self._output.poll()
+        commit = self._commit
+        for lane in self._outputs:
+            if commit is None or lane is not commit.lane:
+                lane.poll()
         if first is None:
             return []
         messages = [first]
@@ -332,7 +353,9 @@ class ProcessingLoop:
             self._offsets.processed((topic, partition), records[-1].offset)
 
     def _emit(self, index: int, stage: Stage, partition: int, output: StageOutput) -> None:
-        send = self._held_back.append if self._commit is not None else self._send
+        self._switch_lane()
+        commit = self._commit
+        send = self._held_back.append if commit is not None and not commit.switched else self._send
         if output.deadletters:
             name = stage.name.encode()
             for dead in output.deadletters:
@@ -361,8 +384,33 @@ class ProcessingLoop:
         if offsets is None:
             return
         metadata = self._consumer.consumer_group_metadata()
-        future = self._committer.submit(self._output.commit, offsets, metadata)
-        self._commit = _Commit(offsets, self._clock(), future)
+        lane = self._output
+        flushed = threading.Event()
+        future = self._committer.submit(self._commit_lane, lane, offsets, metadata, flushed)
+        self._commit = _Commit(offsets, self._clock(), future, lane, flushed)
+
+    def _commit_lane(
+        self,
+        lane: TransactionalOutput,
+        offsets: dict[TopicPartitionKey, int],
+        metadata: Any,
+        flushed: threading.Event,
+    ) -> None:
+        """Commit thread: write LANE's records (then the other lane may take outputs), commit."""
+        if len(self._outputs) > 1 and lane.flush():
+            flushed.set()
+        lane.commit(offsets, metadata)
+
+    def _switch_lane(self) -> None:
+        """Send new outputs to the other lane once the committing one's records are written."""
+        commit = self._commit
+        if commit is None or commit.switched or not commit.flushed.is_set():
+            return
+        commit.switched = True
+        self._output = next(lane for lane in self._outputs if lane is not commit.lane)
+        held, self._held_back = self._held_back, []
+        for outgoing in held:
+            self._send(outgoing)
 
     def _stage_commit(self) -> dict[TopicPartitionKey, int] | None:
         """Send the changed keys' state into the open transaction; return the offsets to commit.
@@ -383,6 +431,7 @@ class ProcessingLoop:
 
     async def _settle(self, *, wait: bool) -> None:
         """Finish the commit in flight if it is done (or WAIT for it)."""
+        self._switch_lane()
         commit = self._commit
         if commit is None or not (wait or commit.future.done()):
             return
@@ -439,6 +488,8 @@ class ProcessingLoop:
         """After an abort: drop uncommitted state, read the inputs again from the commit."""
         self.state.aborts += 1
         self._redo = True
+        for lane in self._outputs:  # the other lane's outputs came from what is read again
+            lane.abort()
         self._forget()
         self._held_back.clear()
         self._last_commit = self._clock()
@@ -476,7 +527,8 @@ class ProcessingLoop:
             commit.future.exception()
             self._commit = None
         self._held_back.clear()
-        self._output.abort()
+        for lane in self._outputs:
+            lane.abort()
         self._forget()
         self._offsets.revoke((tp.topic, tp.partition) for tp in partitions)
         for table in self._tables:

@@ -90,6 +90,10 @@ class TransactionalOutput:
         """Serve delivery reports (none are kept; a failed delivery fails the commit)."""
         self._producer.poll(0)
 
+    def flush(self) -> bool:
+        """Wait until every record of the open transaction is written; False: timed out."""
+        return int(self._producer.flush(self._timeout)) == 0
+
     def commit(self, offsets: Mapping[tuple[str, int], int], group_metadata: Any) -> None:
         """Commit the open transaction with the input OFFSETS (next offsets) of the group."""
         if not self.open:

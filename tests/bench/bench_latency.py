@@ -1,6 +1,10 @@
 """End-to-end latency of the paper trading loop on the real broker (issue 4, point 8).
 
-Run: .venv/bin/python -m tests.bench.bench_latency [--rates 1000,5000] [--secs 60]
+Run: .venv/bin/python -m tests.bench.bench_latency [--rates 1000,5000] [--secs 60] [--lanes 1,2]
+
+`--lanes 1,2` runs each rate once per transaction-lane count, back to back (same broker,
+same minutes), and prints each p99 as a ratio to the first count's: the machine drifts
+from hour to hour more than the effects compared, so only same-run ratios are compared.
 
 Per rate: a fresh namespace and a fresh `primestream worker` with
 PRIMESTREAM_TRADING_MODE=paper and a strategy TOML that trades often (ma_cross 2/5 on
@@ -350,13 +354,25 @@ def worker_rate(samples: list[Sample], fed_rate: float) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- one run
 def run_rate(
-    bootstrap: str, home: Path, *, rate: float, secs: float, warmup_secs: float, drain_secs: float
+    bootstrap: str,
+    home: Path,
+    *,
+    rate: float,
+    secs: float,
+    warmup_secs: float,
+    drain_secs: float,
+    lanes: int | None = None,
 ) -> dict[str, Any]:
-    """Feed a fresh paper-mode worker RATE quotes/s; return its latencies and progress."""
+    """Feed a fresh paper-mode worker RATE quotes/s; return its latencies and progress.
+
+    LANES: the worker's transaction lanes (None: the runtime's default).
+    """
     ns = make_namespace(bootstrap, home, commit_interval_ms=COMMIT_INTERVAL_MS)
     config = home / "desk.toml"
     config.write_text(DESK_CONFIG)
     env = {**ns.env, "PRIMESTREAM_TRADING_MODE": "paper"}
+    if lanes is not None:
+        env["PRIMESTREAM_TRANSACTION_LANES"] = str(lanes)
     feed_rows, progress, visible = live_quotes(FEED_SYMBOLS), Progress(ns), VisiblePositions(ns)
     signals = VisibleSignals(ns)
     visible.start()
@@ -376,6 +392,7 @@ def run_rate(
     worker |= {"left_after_drain": left_after_drain, "unprocessed_at_stop": unprocessed}
     return {
         "rate": rate,
+        "lanes": lanes,
         "secs": secs,
         "warmup_secs": warmup_secs,
         "status": _status(worker),
@@ -419,14 +436,33 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
         f"{PARTITIONS} partitions, commit {COMMIT_INTERVAL_MS:.0f} ms, HDR percentiles)",
         f"  {'rate':>7} {'view':<37} {'count':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
     ]
+    baselines: dict[float, dict[str, Any]] = {}
     for run in runs:
+        lanes = run.get("lanes")
         for number, (key, label) in enumerate(VIEWS.items()):
             p = run["latency"][key] if key in run["latency"] else run[key]
             figures = " ".join(f"{p.get(k, float('nan')):>8.1f}" for k in _PCTS)
             rate = f"{run['rate']:>6,.0f}/s" if number == 0 else " " * 8
             out.append(f"  {rate} {label:<37} {p['count']:>7,} {figures}")
+            if number == 0 and lanes is not None:
+                out.append(f"{' ' * 10}{lanes} transaction lane(s)")
         out += _run_notes(run)
+        if lanes is not None:
+            base = baselines.setdefault(run["rate"], run)
+            if base is not run:
+                out.append(f"{' ' * 10}p99 vs {base['lanes']} lane(s): " + _ratios(run, base))
     return out
+
+
+def _ratios(run: dict[str, Any], base: dict[str, Any]) -> str:
+    """Return each view's p99 in RUN as a ratio to BASE's (< 1: RUN is faster)."""
+    parts = []
+    for key in VIEWS:
+        mine = run["latency"][key] if key in run["latency"] else run[key]
+        theirs = base["latency"][key] if key in base["latency"] else base[key]
+        if mine.get("p99_ms") and theirs.get("p99_ms"):
+            parts.append(f"{key} {mine['p99_ms'] / theirs['p99_ms']:.2f}")
+    return ", ".join(parts)
 
 
 def _run_notes(run: dict[str, Any]) -> list[str]:
@@ -486,6 +522,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--secs", type=float, default=60.0, help="Measured seconds per rate.")
     parser.add_argument("--warmup-secs", type=float, default=5.0, help="Paced, not measured.")
     parser.add_argument("--drain-secs", type=float, default=DRAIN_SECS)
+    parser.add_argument(
+        "--lanes", default="", help="Transaction lane counts to compare, e.g. 1,2 (per rate)."
+    )
     return parser.parse_args()
 
 
@@ -497,20 +536,25 @@ def main() -> None:
         home = Path(tmp)
         (home / "logs").mkdir()
         runs = []
+        lane_counts: list[int | None] = [int(n) for n in args.lanes.split(",") if n.strip()]
         for rate in rates:
-            print(
-                f"  {rate:,.0f} quotes/s for {args.warmup_secs:.0f} + {args.secs:.0f} s", flush=True
-            )
-            runs.append(
-                run_rate(
-                    endpoints.bootstrap_servers,
-                    home,
-                    rate=rate,
-                    secs=args.secs,
-                    warmup_secs=args.warmup_secs,
-                    drain_secs=args.drain_secs,
+            for lanes in lane_counts or [None]:
+                what = "" if lanes is None else f", {lanes} lane(s)"
+                print(
+                    f"  {rate:,.0f} quotes/s for {args.warmup_secs:.0f} + {args.secs:.0f} s{what}",
+                    flush=True,
                 )
-            )
+                runs.append(
+                    run_rate(
+                        endpoints.bootstrap_servers,
+                        home,
+                        rate=rate,
+                        secs=args.secs,
+                        warmup_secs=args.warmup_secs,
+                        drain_secs=args.drain_secs,
+                        lanes=lanes,
+                    )
+                )
     print("\n".join(lines(runs)))
     print(f"saved {save(runs, load_at_start)}")
 

@@ -157,7 +157,7 @@ def _loop(consumer: _Consumer, output: _Output) -> ProcessingLoop:
     loop = ProcessingLoop(
         stages=[stage],
         consumer_config={},
-        output=output,  # type: ignore[arg-type]
+        outputs=[output],  # type: ignore[list-item]
         restorer=None,  # type: ignore[arg-type]
         deadletter_topic="dead",
         policy=CommitPolicy(interval_secs=0.0, min_interval_secs=0.0),
@@ -208,3 +208,81 @@ def test_without_an_abort_every_batch_is_processed_once() -> None:
 
     assert loop.state.aborts == 0
     assert output.committed == [str(offset).encode() for offset in range(9)]
+
+
+class _Lane(_Output):
+    """One of two transactional outputs: its commits take a while and go to a shared log."""
+
+    def __init__(self, failed: threading.Event, name: str, log: list[tuple[str, list[bytes]]]):
+        super().__init__(failed)
+        self.name = name
+        self._log = log
+        self.flushes = 0
+
+    def flush(self) -> bool:
+        self.flushes += 1
+        return True
+
+    def commit(self, offsets: Mapping[tuple[str, int], int], metadata: object) -> None:
+        time.sleep(0.02)  # the loop fetches and processes on meanwhile
+        before = len(self.committed)
+        super().commit(offsets, metadata)
+        self._log.append((self.name, self.committed[before:]))
+
+
+def _two_lanes(consumer: _Consumer, lanes: list[_Lane]) -> ProcessingLoop:
+    loop = _loop(consumer, lanes[0])
+    loop._outputs = list(lanes)
+    return loop
+
+
+def test_two_lanes_take_turns_and_commit_every_output_once_in_order() -> None:
+    failed = threading.Event()
+    failed.set()  # no commit fails
+    log: list[tuple[str, list[bytes]]] = []
+    consumer = _Consumer(end=30, chunk=3, before_fetch=None)
+    lanes = [_Lane(failed, "a", log), _Lane(failed, "b", log)]
+    loop = _two_lanes(consumer, lanes)
+
+    async def run() -> None:
+        deadline = time.monotonic() + 10
+        while consumer.position < 30 and time.monotonic() < deadline:
+            await loop._step()
+        loop._commit_now()
+
+    asyncio.run(run())
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
+
+    # Outputs made while one lane committed went into the other's transaction...
+    assert {name for name, _ in log} == {"a", "b"}
+    # ...and the commits, taken in their order, hold every output once, in input order.
+    assert [value for _, values in log for value in values] == [
+        str(offset).encode() for offset in range(30)
+    ]
+    assert max(lane.commits[-1][(TOPIC, 0)] for lane in lanes) == 30
+
+
+def test_an_aborted_commit_aborts_the_other_lane_and_reads_everything_again() -> None:
+    failed = threading.Event()  # the first commit fails
+    log: list[tuple[str, list[bytes]]] = []
+    consumer = _Consumer(end=24, chunk=3, before_fetch=None)
+    lanes = [_Lane(failed, "a", log), _Lane(failed, "b", log)]
+    loop = _two_lanes(consumer, lanes)
+
+    async def run() -> None:
+        deadline = time.monotonic() + 10
+        while (
+            not log or max(lane.commits[-1][(TOPIC, 0)] for lane in lanes if lane.commits) < 24
+        ) and (time.monotonic() < deadline):
+            await loop._step()
+        await loop._settle(wait=True)
+
+    asyncio.run(run())
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
+
+    assert loop.state.aborts == 1
+    assert [value for _, values in log for value in values] == [
+        str(offset).encode() for offset in range(24)
+    ]
