@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 from pydantic import SecretStr
 
 from infra.clients import producer_config
-from streams.execution.etrade_auth import StoredTokens, write_tokens
+from streams.execution.etrade_auth import REAUTHORIZE, StoredTokens, write_tokens
 from streams.risk.checks import OPERATOR_FLATTEN
 from streams.stop_request import SESSION_EXPIRED_EXIT
 from tests.integration.conftest import Scope
@@ -85,7 +85,8 @@ def test_the_live_worker_cancels_on_request_and_stops_when_its_session_expires(
     lines = [line for line in worker.tail().splitlines() if line.startswith("error:")]
     assert len(lines) == 1
     assert lines[0].startswith("error: the E*TRADE session expired")
-    assert "primestream etrade auth" in lines[0]
+    assert lines[0].endswith(f"; {REAUTHORIZE}"), "one instruction, the README's"
+    assert lines[0].count("primestream etrade auth") == 1
     events = [r.value for r in _read(scope, "orders.events")]
     rejected = [e for e in events if e["status"] == "REJECTED"]
     assert len(rejected) == 1
