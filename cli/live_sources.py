@@ -18,6 +18,7 @@ from producers.market.etrade import ETradeQuoteSource, parse_symbols_spec
 from producers.polling import PollSchedule
 from streams.execution.broker import BrokerError, TokenExpiredError
 from streams.execution.etrade import config_from_settings
+from streams.execution.etrade_auth import session_expired
 from streams.execution.etrade_session import ETradeSession, VenueServerError
 
 __all__ = ["etrade_quote_source"]
@@ -41,7 +42,7 @@ def etrade_quote_source(spec: str, settings: Settings) -> ETradeQuoteSource:
         except (requests.RequestException, VenueServerError) as err:
             raise FeedUnavailableError(f"{type(err).__name__}: {err}") from None
         except TokenExpiredError as err:
-            raise SourceError(spec, str(err)) from None
+            raise SourceError(spec, session_expired(str(err))) from None
         except BrokerError as err:  # E*TRADE refused the request itself: it will again
             raise SourceError(spec, str(err)) from None
 

@@ -20,6 +20,7 @@ from streams.execution.broker import (
     require_reconciled,
 )
 from streams.execution.etrade import ETradeBroker
+from streams.execution.etrade_auth import session_expired
 from streams.stop_request import SESSION_EXPIRED_EXIT
 
 __all__ = ["compared_positions", "require_live_start"]
@@ -47,10 +48,6 @@ def compared_positions(runtime: Clients) -> tuple[dict[str, float], dict[str, fl
         venue = ETradeBroker.from_settings(runtime.settings, clock=wall_clock_us)
         return positions_by_symbol(records), venue.positions(), venue.venue
     except TokenExpiredError as err:
-        fail(
-            f"the E*TRADE session expired ({err}); re-authorize with `primestream etrade auth` "
-            "and start the worker again",
-            code=SESSION_EXPIRED_EXIT,
-        )
+        fail(session_expired(str(err)), code=SESSION_EXPIRED_EXIT)
     except BrokerError as err:
         fail(f"cannot reconcile positions with the venue, live trading does not start: {err}")

@@ -19,12 +19,18 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from infra.jvm_service import LOOPBACK
 from infra.settings import Settings
-from infra.tls import BROKER_CN, LocalPki, ensure_local_pki, write_private
+
+if TYPE_CHECKING:
+    from infra.tls import LocalPki
+
+# infra.tls loads cryptography (~0.4 s): imported where a secured broker needs it, so every
+# CLI command that loads infra.local does not pay for it.
 
 __all__ = [
     "MECHANISM",
@@ -74,6 +80,8 @@ def _jaas(user: str, password: str) -> str:
 
 def secure_properties(secure: SecureBroker, port: int, controller_port: int) -> dict[str, str]:
     """Return the server.properties keys that secure a one-node broker (over the plain ones)."""
+    from infra.tls import BROKER_CN
+
     host = LOOPBACK
     pki = secure.pki
     store_password = pki.keystore_password
@@ -129,6 +137,8 @@ def ensure_secure_broker(settings: Settings, directory: Path) -> SecureBroker:
     The first start takes PRIMESTREAM_KAFKA_SASL_USERNAME/PASSWORD as the admin's when
     both are set, else `admin` and a random password; later starts read the env file.
     """
+    from infra.tls import ensure_local_pki, write_private
+
     directory.mkdir(parents=True, exist_ok=True)
     env_path = directory / "client.env"
     keystore_secret = directory / "keystore.secret"

@@ -26,6 +26,7 @@ from infra.clients import producer_config
 from infra.clock import wall_clock_us
 from streams.context import ProcessingContext
 from streams.execution.etrade import ETradeBroker
+from streams.execution.etrade_auth import session_expired
 from streams.execution.venue import VENUE_TABLE, TrackingAdapter, VenueProcessor
 from streams.runtime import StreamRuntime
 from streams.stage import StageSpec, register_stage
@@ -55,10 +56,7 @@ def register(
     venue = adapter if adapter is not None else live_adapter(ctx)
 
     def expired(reason: str) -> None:
-        message = (
-            f"the E*TRADE session expired ({reason}); re-authorize with `primestream etrade "
-            "auth` and start the worker again"
-        )
+        message = session_expired(reason)
         if ctx.stop.request(message, SESSION_EXPIRED_EXIT):
             log.error("the worker stops: %s", message)
             os.kill(os.getpid(), signal.SIGTERM)  # the clean stop path of Ctrl-C

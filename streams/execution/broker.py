@@ -75,7 +75,11 @@ class BrokerUnavailableError(BrokerError, ConnectionError):
 
 
 class TokenExpiredError(BrokerError, PermissionError):
-    """The venue's access token expired; an operator must re-authorize in a browser."""
+    """The venue's access token expired; an operator must re-authorize in a browser.
+
+    The text says what happened only; the caller adds the instruction
+    (`etrade_auth.session_expired`), so it is worded once.
+    """
 
 
 @dataclass(frozen=True, slots=True)

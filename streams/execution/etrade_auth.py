@@ -29,14 +29,25 @@ from streams.execution.broker import BrokerConfigError, BrokerError
 __all__ = [
     "AUTHORIZE_URL",
     "OAUTH_HOST",
+    "REAUTHORIZE",
     "OAuthFlow",
     "StoredTokens",
     "read_tokens",
+    "session_expired",
     "write_tokens",
 ]
 
 OAUTH_HOST = "https://api.etrade.com"
 AUTHORIZE_URL = "https://us.etrade.com/e/t/etws/authorize"
+REAUTHORIZE = "run `primestream etrade auth`, then restart"
+"""The one instruction every expired-session message gives (README quotes it)."""
+
+
+def session_expired(cause: str) -> str:
+    """Return the line that reports an expired E*TRADE session: CAUSE, then what to do."""
+    # The causes (TokenExpiredError's text) say only what happened, so a user reads one
+    # instruction, not two that disagree.
+    return f"the E*TRADE session expired ({cause}); {REAUTHORIZE}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,11 +302,7 @@ class ETradeSession:
     def _before_request(self) -> None:
         now = self._clock()
         if now >= self._expires_us:
-            raise TokenExpiredError(
-                "the E*TRADE access token expired at midnight US Eastern: re-authorize in a "
-                "browser (OAuth request token, authorize, verifier), set "
-                "PRIMESTREAM_ETRADE_ACCESS_TOKEN / _SECRET, and restart"
-            )
+            raise TokenExpiredError("the access token expired at midnight US Eastern")
         if now - self._last_request_us > IDLE_RENEW_US:
             self._renew(now)
         self._last_request_us = now
@@ -315,9 +311,7 @@ class ETradeSession:
         try:
             self._access.renew_access_token()
         except (_UnauthorizedError, ETradeApiError) as err:
-            raise TokenExpiredError(
-                f"E*TRADE refused to renew the access token ({err}): re-authorize in a browser"
-            ) from None
+            raise TokenExpiredError(f"E*TRADE refused to renew the access token ({err})") from None
         self._last_request_us = now
 
     def _call(self, request: Callable[[], T], *, empty: T | None = None) -> T:
@@ -330,7 +324,7 @@ class ETradeSession:
             return self._send(request, empty)
         except _UnauthorizedError as err:
             raise TokenExpiredError(
-                f"E*TRADE rejects the access token after renewal ({err}): re-authorize"
+                f"E*TRADE rejects the access token after renewal ({err})"
             ) from None
 
     @staticmethod

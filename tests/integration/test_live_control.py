@@ -1,6 +1,7 @@
 """Live order control on a real broker: a live worker at the fake E*TRADE cancels what the
-operator asks, stops with exit code 4 when its session expires; kill and flatten commands
-write what the gates and the venue agent read."""
+operator asks, closes a position `risk flatten` names through its risk gate, stops with exit
+code 4 when its session expires; kill and flatten commands write what the gates and the
+venue agent read."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from confluent_kafka import Producer
 from pydantic import SecretStr
 
 from infra.clients import producer_config
-from streams.execution.etrade_auth import StoredTokens, write_tokens
+from streams.execution.etrade_auth import REAUTHORIZE, StoredTokens, write_tokens
+from streams.risk.checks import OPERATOR_FLATTEN
 from streams.stop_request import SESSION_EXPIRED_EXIT
 from tests.integration.conftest import Scope
-from tests.integration.test_trading import _live_env, _live_worker, _quotes
+from tests.integration.test_trading import _applied, _live_env, _live_worker, _quotes
 from tests.kit import stubs
 from tests.kit.desk import desk_toml
 from tests.kit.etrade_server import FakeETrade, unauthorized
@@ -83,12 +85,52 @@ def test_the_live_worker_cancels_on_request_and_stops_when_its_session_expires(
     lines = [line for line in worker.tail().splitlines() if line.startswith("error:")]
     assert len(lines) == 1
     assert lines[0].startswith("error: the E*TRADE session expired")
-    assert "primestream etrade auth" in lines[0]
+    assert lines[0].endswith(f"; {REAUTHORIZE}"), "one instruction, the README's"
+    assert lines[0].count("primestream etrade auth") == 1
     events = [r.value for r in _read(scope, "orders.events")]
     rejected = [e for e in events if e["status"] == "REJECTED"]
     assert len(rejected) == 1
     assert rejected[0]["reason"].startswith("venue session expired")
     assert len(fake.orders) == 1, "nothing placed after the session expired"
+
+
+def test_flatten_closes_a_live_position_at_the_venue_through_the_gate_even_when_killed(
+    scope: Scope, config: Path, tmp_path: Path, logs: list[WorkerProcess]
+) -> None:
+    with FakeETrade() as fake:
+        worker = _live_worker(scope, config, tmp_path / "worker.log", fake)
+        logs.append(worker)
+        worker.start()
+        scope.cli("produce", "market", "--source", f"csv:{_quotes(tmp_path / 'a.csv', range(5))}")
+        eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
+        (buy,) = fake.orders
+        fake.fill(buy, 100, 12.01, executed_ms=stubs.T0_US // 1000 + 4_000)
+        buy_id = _read(scope, "orders")[0].value["id"]
+        eventually(lambda: _applied(scope, f"{buy_id}-1"), timeout=60, message="BUY filled")
+        scope.cli("risk", "kill", "--reason", "drill")  # stops new risk, not the flatten
+
+        done = scope.cli("risk", "flatten")
+
+        eventually(lambda: len(fake.orders) == 2, timeout=60, message="closing order placed")
+        sell = max(fake.orders)
+        fake.fill(sell, 100, 12.0, executed_ms=stubs.T0_US // 1000 + 9_000)
+        flatten_id = _read(scope, "orders")[1].value["id"]
+        eventually(lambda: _applied(scope, f"{flatten_id}-1"), timeout=60, message="SELL filled")
+        venue_positions = dict(fake.positions)
+
+    assert "ACME +100" in done.stdout
+    closing = fake.orders[sell]
+    assert (closing.symbol, closing.action, closing.quantity) == ("ACME", "SELL", 100)
+    assert closing.price_type == "MARKET"
+    (signal,) = [r.value for r in _read(scope, "signals") if r.value["side"] == "FLAT"]
+    assert signal["strategy"] == OPERATOR_FLATTEN
+    (placed,) = [r.value for r in _read(scope, "orders") if r.value["id"] == flatten_id]
+    assert placed["signal_id"] == signal["id"], "the gate decided the closing order"
+    assert (placed["side"], placed["qty"]) == ("SELL", 100.0)
+    final = [r.value for r in _read(scope, "positions")][-1]
+    assert final["qty"] == 0.0
+    assert final["realized_pnl"] == Decimal("-1")  # (12.00 - 12.01) x 100
+    assert venue_positions == {"ACME": 0.0}
 
 
 def test_a_worker_started_with_an_expired_token_exits_4_before_trading(

@@ -8,10 +8,16 @@ Zipkin). Background workers a block starts keep running for the blocks after it,
 reader's terminal; `infra down` stops them at the end. A block that cannot run here is
 marked in the README with what it needs (tests/kit/readme.py); a unit test keeps that
 honest. The demo runs shorter (DEMO_ARGS, read by the Makefile).
+
+The live day runs against the local fake E*TRADE server (PRIMESTREAM_ETRADE_BASE_URL), with
+the tokens `etrade auth --verifier` stores (the fake plays the browser step the README's
+skipped block needs), in a home of its own: its `infra down` would stop the desk the
+other blocks go on with.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,7 +28,9 @@ from pathlib import Path
 import pytest
 
 from infra.local import Endpoints
+from tests.kit.etrade_server import FakeETrade
 from tests.kit.readme import README, CommandBlock, command_blocks
+from tests.kit.webhook_receiver import WebhookReceiver, receiving
 
 _BLOCK_TIMEOUT_SECS = 300.0
 # What a block's output must show besides its exit code 0: (a line of the block, a text).
@@ -36,7 +44,13 @@ _EXPECTED = [
     ("worker --strategies my.toml", "research.signals"),  # its tail of signals
     ("tail orders --from-beginning --follow --max 5", "paper1.orders"),
     ("curl -s http://127.0.0.1:6067/metrics", "primestream"),
+    ("etrade reconcile            #", "positions agree"),  # ours and the fake's: both flat
+    ('risk kill --reason "desk halt"   # no new orders', "kill switch tripped"),
+    ("orders cancel --all", "cancel of every open order sent to the live worker"),
+    ("risk kill --keep-orders", "kill switch tripped"),
+    ("risk flatten AAPL  ", "no open position to flatten"),
 ]
+_LIVE_DAY = "etrade reconcile"  # the line that marks the live day's block
 _CHECKOUT = README.parent
 # Blocks that start a broker of another kind run as on a machine of their own: a fresh
 # home, free ports, not the session's broker (`infra down` in them stops only theirs).
@@ -87,6 +101,38 @@ def reader(tmp_path: Path, endpoints: Endpoints) -> Iterator[tuple[Path, dict[st
             down.wait(180)
 
 
+@pytest.fixture
+def venue() -> Iterator[tuple[FakeETrade, WebhookReceiver]]:
+    """The fake E*TRADE the live day trades at (quoting AAPL and MSFT), and its alerts' hook."""
+    with FakeETrade() as fake, receiving() as hook:
+        for symbol, mid in (("AAPL", 190.0), ("MSFT", 410.0)):
+            fake.set_quote(symbol, bid=mid - 0.01, ask=mid + 0.01, bidSize=100, askSize=100,
+                           lastTrade=mid, dateTimeUTC=1_704_205_800)  # fmt: skip
+        yield fake, hook
+
+
+def _live_day_env(
+    env: dict[str, str], cwd: Path, venue: tuple[FakeETrade, WebhookReceiver]
+) -> dict[str, str]:
+    """The live day's terminal: the skipped morning block's exports, pointed at the fake, and
+    the tokens its `etrade auth` would store (the fake answers the browser step)."""
+    fake, hook = venue
+    live = env | {
+        "PRIMESTREAM_HOME": str(cwd.parent / "home-live"),
+        "PRIMESTREAM_ETRADE_CONSUMER_KEY": "ck-readme",
+        "PRIMESTREAM_ETRADE_CONSUMER_SECRET": "cs-readme",
+        "PRIMESTREAM_ETRADE_ACCOUNT_ID_KEY": fake.account_id_key,
+        "PRIMESTREAM_ETRADE_BASE_URL": fake.url,
+        "PRIMESTREAM_ALERT_WEBHOOK_URLS": json.dumps([f"json:{hook.url}"]),
+    }
+    auth = subprocess.run(
+        [".venv/bin/primestream", "etrade", "auth", "--verifier", fake.verifier],
+        cwd=cwd, env=live, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert auth.returncode == 0, auth.stdout + auth.stderr
+    return live
+
+
 def _env_for(block: CommandBlock, env: dict[str, str], cwd: Path) -> dict[str, str]:
     """Return ENV, or for a block that starts its own kind of broker, a machine of its own."""
     if not any(command in block.script for command in _OWN_INFRA):
@@ -131,13 +177,24 @@ def _run(block: CommandBlock, cwd: Path, env: dict[str, str]) -> str:
 
 
 @pytest.mark.timeout(1200)
-def test_every_readme_block_runs(reader: tuple[Path, dict[str, str]]) -> None:
+def test_every_readme_block_runs(
+    reader: tuple[Path, dict[str, str]], venue: tuple[FakeETrade, WebhookReceiver]
+) -> None:
     cwd, env = reader
     blocks = [b for b in command_blocks(README.read_text()) if b.skip is None]
-    outputs = {block.line: _run(block, cwd, _env_for(block, env, cwd)) for block in blocks}
+    live = _live_day_env(env, cwd, venue)
+    outputs = {
+        block.line: _run(
+            block, cwd, live if _LIVE_DAY in block.script else _env_for(block, env, cwd)
+        )
+        for block in blocks
+    }
 
     failed = [out for out in outputs.values() if out.startswith(_FAILED)]
     assert not failed, "\n\n".join(failed)
+    reached = venue[0].endpoints()
+    assert reached.count("portfolio") >= 2, "`etrade reconcile`, then the live worker's own"
+    assert "quote" in reached, "the etrade: feed polled the fake"
 
     for line, text in _EXPECTED:
         holding = [b for b in blocks if line in b.script]

@@ -2,20 +2,32 @@
 
 Every ```bash block of the README is a command a reader will paste, so the README test
 runs them all, in order. A block that cannot run here says why in an HTML comment on the
-line above its fence, e.g. `<!-- readme-test: skip, needs a real E*TRADE account -->`;
-the reason must start with "needs", so a block is skipped for what it needs (a browser,
-the internet, a remote cluster), never because it fails.
+line above its fence, e.g. `<!-- readme-test: skip, needs the internet (a public feed) -->`.
+The reason names needs from a fixed list (`SKIP_NEEDS`: a browser, the internet, a remote
+cluster, the suite itself), joined by "and", with an optional note in parentheses; each
+need has a sign the block must show (`etrade auth` for a browser). So a block is skipped
+for what it needs, never because it fails, and a unit test holds the README to it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
-__all__ = ["README", "CommandBlock", "command_blocks"]
+__all__ = ["README", "SKIP_NEEDS", "CommandBlock", "command_blocks", "needs_of"]
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+SKIP_NEEDS: Final[Mapping[str, tuple[str, ...]]] = {
+    # need -> texts (lower case) of which a block skipped for it must hold one
+    "a browser": ("etrade auth",),  # E*TRADE's OAuth authorize step
+    "the internet": ("https://", "etrade"),  # a real host (no PRIMESTREAM_ETRADE_BASE_URL)
+    "a remote cluster": ("primestream_bootstrap_servers=",),
+    "to be the suite itself": ("make test",),
+}
+"""Why a README block may be skipped: nothing else (a fake venue stands in for an account)."""
 _SKIP = re.compile(r"<!--\s*readme-test:\s*skip,\s*(?P<reason>.+?)\s*-->")
 _FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>\w*)\s*$")
 
@@ -62,3 +74,11 @@ def command_blocks(text: str) -> list[CommandBlock]:
         previous = ""
         i = end + 1
     return blocks
+
+
+def needs_of(reason: str) -> list[str]:
+    """Return the needs a skip REASON names: "needs X and Y (note)" -> [X, Y]; [] if malformed."""
+    if not reason.startswith("needs "):
+        return []
+    named = re.sub(r"\s*\(.*\)\s*$", "", reason.removeprefix("needs "))
+    return [need.strip() for need in named.split(" and ")]

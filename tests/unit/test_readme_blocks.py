@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.kit.readme import README, command_blocks
+from tests.kit.readme import README, SKIP_NEEDS, command_blocks, needs_of
 
 _TEXT = """\
 # Title
@@ -47,10 +47,35 @@ def test_a_skip_comment_applies_to_the_next_block_only() -> None:
     assert [b.skip for b in command_blocks(text)] == ["needs the internet", None]
 
 
-def test_every_readme_block_runs_or_is_skipped_for_what_it_needs() -> None:
+def test_a_skip_reason_names_needs_from_the_list() -> None:
+    assert needs_of("needs a browser (and an E*TRADE account)") == ["a browser"]
+    assert needs_of("needs the internet and a browser") == ["the internet", "a browser"]
+    assert needs_of("flaky on CI") == []
+
+
+def test_every_readme_block_runs_or_is_skipped_for_a_need_it_shows() -> None:
     blocks = command_blocks(README.read_text())
 
     assert len(blocks) >= 8
-    for block in blocks:
-        assert block.skip is None or block.skip.startswith("needs "), str(block)
+    for block in (b for b in blocks if b.skip is not None):
+        needs = needs_of(block.skip)
+        assert needs, f"{block}: {block.skip!r} names no need"
+        for need in needs:
+            assert need in SKIP_NEEDS, f"{block}: {need!r} is not a reason to skip"
+            assert any(sign in block.script.lower() for sign in SKIP_NEEDS[need]), (
+                f"{block} does not show that it needs {need}"
+            )
     assert sum(b.skip is None for b in blocks) > len(blocks) // 2
+
+
+def test_a_block_skipped_for_a_browser_holds_only_the_browser_step() -> None:
+    # The rest of such a block runs, in a block of its own, against the fake E*TRADE.
+    browser = [
+        b for b in command_blocks(README.read_text()) if "a browser" in needs_of(b.skip or "")
+    ]
+
+    assert browser
+    for block in browser:
+        commands = [line for line in block.script.splitlines() if line.strip()]
+        steps = [c for c in commands if not c.startswith(("export ", "#"))]
+        assert all("etrade auth" in step for step in steps), str(block)

@@ -26,6 +26,7 @@ from streams.execution.broker import (
     require_reconciled,
 )
 from streams.execution.etrade import ETradeBroker, ETradeConfig, config_from_settings
+from streams.execution.etrade_auth import session_expired
 from streams.execution.etrade_orders import CLIENT_ORDER_ID_CHARS, client_order_id
 from streams.execution.etrade_session import IDLE_RENEW_US, token_expiry_us
 from streams.execution.reports import ExecutionReport
@@ -38,6 +39,7 @@ from tests.kit.etrade_server import (
     stall,
     unauthorized,
 )
+from tests.kit.readme import README
 
 # Secrets with characters OAuth percent-encodes, so encoded forms are checked too.
 SECRETS = {
@@ -572,10 +574,13 @@ def test_after_midnight_us_eastern_the_token_is_expired(
     sent = len(server.requests)
 
     clock.now_us = MIDNIGHT_ET_US
-    with pytest.raises(TokenExpiredError, match="re-authorize in a browser"):
+    with pytest.raises(TokenExpiredError, match="expired at midnight US Eastern") as expired:
         broker.poll(clock())
 
     assert len(server.requests) == sent
+    line = f"error: {session_expired(str(expired.value))}"
+    assert f"``{line}``" in README.read_text(), "the README quotes the worker's line exactly"
+    assert line.count("primestream etrade auth") == 1, "one instruction"
 
 
 @pytest.mark.parametrize(("rejections", "expired"), [(1, False), (2, True)])
@@ -586,7 +591,7 @@ def test_a_401_gets_one_renewal_and_one_retry(
     broker = make_broker(server, clock)
 
     if expired:
-        with pytest.raises(TokenExpiredError, match="re-authorize"):
+        with pytest.raises(TokenExpiredError, match="rejects the access token after renewal"):
             broker.positions()
     else:
         assert broker.positions() == {}
