@@ -1,61 +1,91 @@
-"""The `primestream` command: one typer app, one sub-app per area."""
+"""The `primestream` command: one typer app, one sub-app per area.
+
+A command loads only its own module: `main` registers the one the command line names
+(all of them for top-level help or an unknown name), so `primestream namespaces list` does
+not import numpy, pandas, httpx and OpenTelemetry for commands it does not run. That took
+every command ~0.5 s, paid by each of a README's ~100 commands and by scripts calling the
+CLI in loops. `build_app()` with no name registers everything (tests, `app`).
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import sys
+from typing import Any
 
 import typer
 from pydantic import ValidationError
 
-from cli import (
-    alerts_command,
-    backtest_command,
-    deadletter_commands,
-    demo_command,
-    etrade_commands,
-    export_command,
-    infra_commands,
-    namespace_commands,
-    order_commands,
-    perf_command,
-    pnl_command,
-    produce_commands,
-    replay_command,
-    risk_commands,
-    status_command,
-    tail_command,
-    topic_commands,
-    worker_command,
-)
 from infra.exceptions import PrimestreamError
 from infra.settings import chosen_namespace, get_settings
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "GROUPS", "build_app", "main"]  # and `app`, built on first use
 
-app = typer.Typer(
-    name="primestream",
-    help="A Kafka-native trading pipeline: market data and news in, signals, orders, fills out.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+# sub-app name -> module under cli/ (its `app`); command name -> (module, function)
+GROUPS = {
+    "infra": "infra_commands",
+    "topics": "topic_commands",
+    "produce": "produce_commands",
+    "risk": "risk_commands",
+    "namespaces": "namespace_commands",
+    "perf": "perf_command",
+    "deadletter": "deadletter_commands",
+    "alerts": "alerts_command",
+    "etrade": "etrade_commands",
+    "orders": "order_commands",
+}
+COMMANDS = {
+    "tail": ("tail_command", "tail_command"),
+    "demo": ("demo_command", "demo_command"),
+    "worker": ("worker_command", "worker_command"),
+    "pnl": ("pnl_command", "pnl_command"),
+    "export": ("export_command", "export_command"),
+    "replay": ("replay_command", "replay_command"),
+    "status": ("status_command", "status_command"),
+    "backtest": ("backtest_command", "backtest_command"),
+}
 
 
-@app.callback()
-def _announce_namespace(ctx: typer.Context) -> None:
-    """Say which namespace a command reads when `namespaces use` chose it, not the env."""
-    settings = get_settings()
-    if ctx.invoked_subcommand == "namespaces":
-        return  # they name namespaces themselves
-    if settings.namespace and chosen_namespace(settings.home) == settings.namespace:
-        from cli.context import err_console
+def build_app(only: str | None = None) -> typer.Typer:
+    """Return the CLI with every command, or with ONLY's when it names one."""
+    app = _root()
+    chosen = [only] if only in GROUPS or only in COMMANDS else [*GROUPS, *COMMANDS]
+    for name in chosen:
+        if name in GROUPS:
+            app.add_typer(importlib.import_module(f"cli.{GROUPS[name]}").app, name=name)
+        else:
+            module, function = COMMANDS[name]
+            app.command(name)(getattr(importlib.import_module(f"cli.{module}"), function))
+    return app
 
-        err_console.print(
-            f"[dim]namespace {settings.namespace} (from `primestream namespaces use`)[/dim]",
-            highlight=False,
-        )
+
+def _root() -> typer.Typer:
+    app = typer.Typer(
+        name="primestream",
+        help="A Kafka-native trading pipeline: market data and news in, "
+        "signals, orders, fills out.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def _announce_namespace(ctx: typer.Context) -> None:
+        """Say which namespace a command reads when `namespaces use` chose it, not the env."""
+        settings = get_settings()
+        if ctx.invoked_subcommand == "namespaces":
+            return  # they name namespaces themselves
+        if settings.namespace and chosen_namespace(settings.home) == settings.namespace:
+            from cli.context import err_console
+
+            err_console.print(
+                f"[dim]namespace {settings.namespace} (from `primestream namespaces use`)[/dim]",
+                highlight=False,
+            )
+
+    return app
 
 
 def _settings_error(exc: ValidationError) -> str:
@@ -67,24 +97,13 @@ def _settings_error(exc: ValidationError) -> str:
     return "bad setting: " + "; ".join(parts)
 
 
-app.add_typer(infra_commands.app, name="infra")
-app.add_typer(topic_commands.app, name="topics")
-app.add_typer(produce_commands.app, name="produce")
-app.add_typer(risk_commands.app, name="risk")
-app.add_typer(namespace_commands.app, name="namespaces")
-app.add_typer(perf_command.app, name="perf")
-app.add_typer(deadletter_commands.app, name="deadletter")
-app.add_typer(alerts_command.app, name="alerts")
-app.add_typer(etrade_commands.app, name="etrade")
-app.add_typer(order_commands.app, name="orders")
-app.command("tail")(tail_command.tail_command)
-app.command("demo")(demo_command.demo_command)
-app.command("worker")(worker_command.worker_command)
-app.command("pnl")(pnl_command.pnl_command)
-app.command("export")(export_command.export_command)
-app.command("replay")(replay_command.replay_command)
-app.command("status")(status_command.status_command)
-app.command("backtest")(backtest_command.backtest_command)
+def __getattr__(name: str) -> Any:
+    """`cli.main.app`: the whole CLI, built on first use."""
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)
 
 
 def main() -> None:
@@ -92,8 +111,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # SIGTERM behaves like Ctrl-C, so every command runs its clean-up path.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    words = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
     try:
-        app()
+        build_app(words[0] if words else None)()
     except PrimestreamError as exc:
         from cli.context import fail
 
