@@ -20,8 +20,8 @@ carry at the price it really fills at (slippage included) with the fees it will 
 The unit cost is `price x (1 + commission_bps) + commission_per_share`, and the minimum
 commission must fit beside it. Equity is the risk book's: cash plus positions at their
 last known prices (last fill or signal price of each symbol), the order's own symbol at
-the fill price. Orders funded within one
-call reserve what they will pay, since the risk book learns of their fills after it.
+the fill price. Orders funded within one call reserve what they will pay, since the risk
+book learns of their fills after it.
 """
 
 from __future__ import annotations
