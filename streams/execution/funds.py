@@ -28,8 +28,10 @@ class FundedQty:
 class Funds(Protocol):
     """The account's answer to "how much of ORDER at PRICE?" (see the module doc)."""
 
-    def funded(self, order: RestingOrder, price: Decimal, position: float) -> FundedQty | None:
-        """Return the quantity ORDER may fill at PRICE; None: as sent.
+    def funded(
+        self, symbol: str, order: RestingOrder, price: Decimal, position: float
+    ) -> FundedQty | None:
+        """Return the quantity SYMBOL's ORDER may fill at PRICE; None: as sent.
 
         POSITION is the book's signed quantity before the fill.
         """

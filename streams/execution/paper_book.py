@@ -186,7 +186,7 @@ class PaperBook:
         """Fill what QUOTE's displayed size allows of ORDER at PRICE; charge the commission."""
         note = None
         if funds is not None and order.fills == 0:
-            funded = funds.funded(order, price, self.position)
+            funded = funds.funded(self.symbol, order, price, self.position)
             if funded is not None and funded.qty <= _EPS:
                 order.closed = True
                 event = self._event(order, "CANCELED", quote.ts_event_us, funded.reason)

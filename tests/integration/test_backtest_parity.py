@@ -1,11 +1,13 @@
 """`primestream backtest` through the real pipeline makes backtesting.py's own trades.
 
-backtesting.py (a dependency) runs its SmaCross on GOOG with its defaults; our backtest
-runs the same strategy, as close as a TOML gets, on the same bars written the way people
-have them: backtesting.py's frame to CSV (capitalised columns, an unnamed datetime index,
-no symbol: `--symbol GOOG`), and a Yahoo-style Parquet file (`Date`, `Adj Close`). The
-round trips (entry and exit bars, sizes, prices) must be identical, and the final equity
-within `tests.kit.parity.EQUITY_TOLERANCE` (a cent).
+backtesting.py (a dependency) runs its README SmaCross example on GOOG (buy/sell
+reversals, `commission=.002`, `exclusive_orders=True`, cash 10,000) and an RSI mean
+reversion with the same settings (`tests.kit.parity`); our backtest runs each as a
+strategy TOML on the same bars written the way people have them: backtesting.py's frame
+to CSV (capitalised columns, an unnamed datetime index, no symbol: `--symbol GOOG`), and
+a Yahoo-style Parquet file (`Date`, `Adj Close`). The round trips (direction, entry and
+exit bars, sizes, prices; the one still open at the end too) must be identical, and the
+final equity within `tests.kit.parity.EQUITY_TOLERANCE` (float rounding only).
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ import pytest
 from streams.strategies.config import EXAMPLES_DIR
 from tests.integration.conftest import Scope
 from tests.integration.test_backtest import run_backtest
-from tests.kit.parity import EQUITY_TOLERANCE, backtesting_py_trades, our_trades
+from tests.kit.parity import CASH, EQUITY_TOLERANCE, backtesting_py_run, our_trades
 
 pytestmark = pytest.mark.integration
-
-_CAPITAL = 100_000.0
 
 
 def _backtesting_py_csv(path: Path) -> Path:
@@ -44,37 +44,31 @@ def _yahoo_parquet(path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("toml", "write", "fast", "slow", "size"),
+    ("toml", "write", "strategy"),
     [
-        ("backtest_smacross_parity.toml", _backtesting_py_csv, 10, 20, None),
-        ("backtest_sma_half_equity.toml", _yahoo_parquet, 20, 50, 0.5),
+        ("backtest_smacross_parity.toml", _backtesting_py_csv, "sma_cross"),
+        ("backtest_rsi_reversion_parity.toml", _yahoo_parquet, "rsi_reversion"),
     ],
-    ids=["smacross-all-in-csv", "sma-20-50-half-parquet"],
+    ids=["smacross-example-csv", "rsi-reversion-parquet"],
 )
 def test_a_backtest_makes_backtesting_py_s_trades_and_equity(
-    scope: Scope,
-    tmp_path: Path,
-    toml: str,
-    write: Callable[[Path], Path],
-    fast: int,
-    slow: int,
-    size: float | None,
+    scope: Scope, tmp_path: Path, toml: str, write: Callable[[Path], Path], strategy: str
 ) -> None:
-    suffix = "csv" if size is None else "parquet"
+    suffix = "csv" if write is _backtesting_py_csv else "parquet"
     data = write(tmp_path / f"goog.{suffix}")
 
     run = run_backtest(
         scope, tmp_path / "out", "--data", str(data), "--symbol", "GOOG",
-        "--strategies", str(EXAMPLES_DIR / toml), "--capital", str(_CAPITAL),
-        name=f"par{fast}",
+        "--strategies", str(EXAMPLES_DIR / toml), "--capital", str(CASH),
+        name=f"par{strategy[:3]}",
     )  # fmt: skip
     closed, still_open = our_trades(
         pd.read_parquet(run.out / "roundtrips.parquet").itertuples(index=False)
     )
-    expected, equity = backtesting_py_trades(fast, slow, size, _CAPITAL)
+    expected, expected_open, equity = backtesting_py_run(strategy)
 
-    assert len(expected) > 10
+    assert len(expected) > 20
     assert closed == expected
-    assert len(still_open) <= 1
+    assert still_open == expected_open
     assert run.report["round_trips"] == len(expected)
     assert run.report["end_equity"] == pytest.approx(equity, abs=EQUITY_TOLERANCE)

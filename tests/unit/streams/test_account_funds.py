@@ -132,6 +132,42 @@ def test_closing_a_long_needs_no_cash_and_is_not_resized() -> None:
     assert account.risk.cash == Decimal("8000.000000")
 
 
+def _reversing(capital: float = 10_000.0) -> _Account:
+    """All in, shorts allowed, 0.2% commission: backtesting.py's SmaCross example."""
+    config = _risk("all_in", capital=capital)
+    config = replace(config, limits=replace(config.limits, allow_short=True))
+    return _Account(config, FillModel(commission_bps=20.0))
+
+
+def test_a_reversal_sizes_from_the_equity_at_the_fill_price_less_the_closing_fees() -> None:
+    account = _reversing()
+    assert account.trade("BUY", ref=100.0, fill_at=100.0, n=1) == 99.0  # 10,000 / 100.2
+
+    # Long 99 from 100, signal at 110, fill at 120: the long closes at 120 for
+    # 10,000 + 99 x 20 - 19.80 - 23.76 (fees in, fees out) = 11,936.44, and the short
+    # is that / 120.24 = 99.27 -> 99 (marked at the signal's 110, it would be 91).
+    sold = account.trade("SELL", ref=110.0, fill_at=120.0, n=2)
+
+    assert sold == 99.0 + 99.0
+    assert account.risk.ledgers["ACME"].qty == -99.0
+    assert "equity 11,936.44" in account.events[-1]["reason"]
+
+
+def test_a_short_reversed_to_a_long_is_not_capped_by_its_stale_mark() -> None:
+    account = _reversing()
+    account.trade("BUY", ref=100.0, fill_at=100.0, n=1)
+    account.trade("SELL", ref=110.0, fill_at=120.0, n=2)  # short 99 from 120
+
+    # Signal at 130, fill at 100: the short closes at 100 for 11,936.44 + 99 x 20 - 19.80
+    # = 13,872.88, / 100.2 = 138.45 -> 138 long. Valued at the signal's 130, the short
+    # would leave free cash for 79 only.
+    bought = account.trade("BUY", ref=130.0, fill_at=100.0, n=3)
+
+    assert bought == 99.0 + 138.0
+    assert account.risk.ledgers["ACME"].qty == 138.0
+    assert account.risk.equity() == pytest.approx(13_872.88 - 138 * 100 * 0.002)
+
+
 def test_without_a_capital_orders_fill_as_sent() -> None:
     config = _risk("fixed_qty", qty=1_000.0, capital=float("inf"))
     account = _Account(config)

@@ -1,7 +1,9 @@
 """The trading core on GOOG trades as backtesting.py does, in process (no broker).
 
-The same check runs through the real pipeline in tests/integration/test_backtest_parity.py;
-this one runs the core alone, so a drift shows in seconds and names the first trade.
+backtesting.py's README SmaCross (long <-> short reversals) and an RSI mean reversion,
+both with its example's settings (`tests.kit.parity`). The same check runs through the
+real pipeline in tests/integration/test_backtest_parity.py; this one runs the core
+alone, so a drift shows in seconds and names the first trade.
 """
 
 from __future__ import annotations
@@ -24,9 +26,7 @@ from streams.strategies import load_config
 from streams.strategies.config import EXAMPLES_DIR
 from streams.trading import PaperVenue, TradingCore
 from tests.kit.desk import RawRecord, avro_decoders
-from tests.kit.parity import EQUITY_TOLERANCE, backtesting_py_trades, our_trades
-
-_CAPITAL = 100_000.0
+from tests.kit.parity import CASH, EQUITY_TOLERANCE, backtesting_py_run, our_trades
 
 
 def _none(_key: str) -> None:
@@ -35,7 +35,7 @@ def _none(_key: str) -> None:
 
 def _run_core(toml: Path) -> tuple[list[dict[str, Any]], list[tuple[int, str, float]]]:
     """Run GOOG's bars through the paper core of TOML with the capital; return fills, prices."""
-    overrides = {"risk.capital": repr(_CAPITAL)}
+    overrides = {"risk.capital": repr(CASH)}
     trading = TradingConfig(load_risk_config(toml, overrides), load_fill_model(toml, overrides))
     core = TradingCore(
         load_config(toml, overrides),
@@ -60,24 +60,27 @@ def _run_core(toml: Path) -> tuple[list[dict[str, Any]], list[tuple[int, str, fl
 
 
 @pytest.mark.parametrize(
-    ("toml", "fast", "slow", "size"),
+    ("toml", "strategy", "shorts"),
     [
-        ("backtest_smacross_parity.toml", 10, 20, None),
-        ("backtest_sma_half_equity.toml", 20, 50, 0.5),
+        ("backtest_smacross_parity.toml", "sma_cross", True),
+        ("backtest_rsi_reversion_parity.toml", "rsi_reversion", False),
     ],
 )
 def test_the_core_makes_backtesting_py_s_trades_and_ends_with_its_equity(
-    toml: str, fast: int, slow: int, size: float | None
+    toml: str, strategy: str, shorts: bool
 ) -> None:
     fills, prices = _run_core(EXAMPLES_DIR / toml)
-    trips = round_trips(fills, prices)
-    closed, still_open = our_trades(trips)
-    end_equity = equity_curve(fills, prices, _CAPITAL)[-1].equity
+    closed, still_open = our_trades(round_trips(fills, prices))
+    end_equity = equity_curve(fills, prices, CASH)[-1].equity
 
-    expected, expected_equity = backtesting_py_trades(fast, slow, size, _CAPITAL)
+    expected, expected_open, expected_equity = backtesting_py_run(strategy)
 
-    assert len(expected) > 10
+    assert len(expected) > 20
+    assert any(t.size < 0 for t in expected) == shorts
     assert closed == expected
-    assert len(still_open) <= 1
+    assert still_open == expected_open
     assert end_equity == pytest.approx(expected_equity, abs=EQUITY_TOLERANCE)
-    assert all(Decimal(str(f["fee"])) == 0 for f in fills)
+    fees = sum(Decimal(str(f["fee"])) for f in fills)
+    assert fees == sum(Decimal(str(f["qty"])) * Decimal(str(f["price"])) for f in fills) * (
+        Decimal("0.002")
+    )
