@@ -21,7 +21,7 @@ from streams.execution.etrade_auth import REAUTHORIZE, StoredTokens, write_token
 from streams.risk.checks import OPERATOR_FLATTEN
 from streams.stop_request import SESSION_EXPIRED_EXIT
 from tests.integration.conftest import Scope
-from tests.integration.test_trading import _applied, _live_env, _live_worker, _quotes
+from tests.integration.test_trading import _applied, _live_buy, _live_env, _quotes
 from tests.kit import stubs
 from tests.kit.desk import desk_toml
 from tests.kit.etrade_server import FakeETrade, unauthorized
@@ -56,11 +56,7 @@ def test_the_live_worker_cancels_on_request_and_stops_when_its_session_expires(
     scope: Scope, config: Path, tmp_path: Path, logs: list[WorkerProcess]
 ) -> None:
     with FakeETrade() as fake:
-        worker = _live_worker(scope, config, tmp_path / "worker.log", fake)
-        logs.append(worker)
-        worker.start()
-        scope.cli("produce", "market", "--source", f"csv:{_quotes(tmp_path / 'a.csv', range(5))}")
-        eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
+        worker = _live_buy(scope, config, tmp_path, fake, logs)
         (buy,) = [r.value for r in _read(scope, "orders")]
 
         scope.cli("orders", "cancel", buy["id"], "--reason", "test")
@@ -98,11 +94,7 @@ def test_flatten_closes_a_live_position_at_the_venue_through_the_gate_even_when_
     scope: Scope, config: Path, tmp_path: Path, logs: list[WorkerProcess]
 ) -> None:
     with FakeETrade() as fake:
-        worker = _live_worker(scope, config, tmp_path / "worker.log", fake)
-        logs.append(worker)
-        worker.start()
-        scope.cli("produce", "market", "--source", f"csv:{_quotes(tmp_path / 'a.csv', range(5))}")
-        eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
+        _live_buy(scope, config, tmp_path, fake, logs)
         (buy,) = fake.orders
         fake.fill(buy, 100, 12.01, executed_ms=stubs.T0_US // 1000 + 4_000)
         buy_id = _read(scope, "orders")[0].value["id"]

@@ -226,6 +226,18 @@ def _live_worker(scope: Scope, config: Path, log: Path, fake: FakeETrade) -> Wor
     return WorkerProcess(env, ["--strategies", str(config)], log)
 
 
+def _live_buy(
+    scope: Scope, config: Path, tmp_path: Path, fake: FakeETrade, logs: list[WorkerProcess]
+) -> WorkerProcess:
+    """Start a live worker at FAKE, feed the first five scripted quotes, wait for its BUY."""
+    worker = _live_worker(scope, config, tmp_path / "worker.log", fake)
+    logs.append(worker)
+    worker.start()
+    scope.cli("produce", "market", "--source", f"csv:{_quotes(tmp_path / 'a.csv', range(5))}")
+    eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
+    return worker
+
+
 def _quotes(path: Path, indices: range) -> Path:
     rows = ["symbol,ts,bid,ask,bid_size,ask_size"]
     for i in indices:
@@ -246,13 +258,8 @@ def test_live_mode_places_orders_at_the_venue_and_its_executions_become_fills_an
     # The venue fills what we tell it to, at the prices the paper test expects, between the
     # two halves of the path (a live fill arrives while the market moves on).
     with FakeETrade() as fake:
-        worker = _live_worker(scope, config, tmp_path / "worker.log", fake)
-        logs.append(worker)
-        worker.start()
-        first = _quotes(tmp_path / "a.csv", range(5))
+        _live_buy(scope, config, tmp_path, fake, logs)
         rest = _quotes(tmp_path / "b.csv", range(5, 8))
-        scope.cli("produce", "market", "--source", f"csv:{first}")
-        eventually(lambda: len(fake.orders) == 1, timeout=120, message="BUY placed")
         (buy,) = fake.orders
         fake.fill(buy, 100, 12.01, executed_ms=stubs.T0_US // 1000 + 4_000)
         buy_id = _read(scope, "orders")[0]["id"]  # a fill is named for our order: <id>-<n>
