@@ -19,7 +19,7 @@ from producers.polling import PollSchedule
 from streams.execution.broker import BrokerError, TokenExpiredError
 from streams.execution.etrade import config_from_settings
 from streams.execution.etrade_auth import session_expired
-from streams.execution.etrade_session import ETradeSession, VenueServerError
+from streams.execution.etrade_session import ETradeApiError, ETradeSession, VenueServerError
 
 __all__ = ["etrade_quote_source"]
 
@@ -43,6 +43,10 @@ def etrade_quote_source(spec: str, settings: Settings) -> ETradeQuoteSource:
             raise FeedUnavailableError(f"{type(err).__name__}: {err}") from None
         except TokenExpiredError as err:
             raise SourceError(spec, session_expired(str(err))) from None
+        except ETradeApiError as err:
+            if err.status == 429:  # too many requests: skip to the next poll, not the end
+                raise FeedUnavailableError(f"rate limited: {err}") from None
+            raise SourceError(spec, str(err)) from None
         except BrokerError as err:  # E*TRADE refused the request itself: it will again
             raise SourceError(spec, str(err)) from None
 

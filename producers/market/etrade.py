@@ -4,8 +4,8 @@
 do not import the execution layer). Each poll asks `/v1/market/quote/{symbols}` (JSON,
 detail ALL) for up to 25 symbols per request, E*TRADE's documented limit per call; more
 symbols take several requests per poll. E*TRADE does not publish a rate limit for the
-market API, so the default poll is one per second per 25 symbols and the interval may not
-go below 0.25 s (a conservative 4 requests/s).
+market API, so the default poll is one per second and the interval may not go below
+0.25 s per request a poll makes (a conservative 4 requests/s: 0.5 s for 26 to 50 symbols).
 
 - **Parse.** A QuoteData entry becomes a Quote: bid, ask, bidSize, askSize and lastTrade
   from its `All` block, the event time from `dateTimeUTC` (epoch seconds). An entry
@@ -15,8 +15,9 @@ go below 0.25 s (a conservative 4 requests/s).
 - **Deduplicate.** A symbol's quote is published only when its prices or sizes differ
   from the last one published: E*TRADE re-stamps an unchanged quote on every poll, and a
   strategy would read each repeat as a new tick. `seq` counts a symbol's published quotes.
-- **Failures.** A fetch that raises `FeedUnavailableError` (network, 5xx) is logged and
-  the next poll tries again; any other error ends the source (an expired token, say).
+- **Failures.** A fetch that raises `FeedUnavailableError` (network, 5xx, 429 Too Many
+  Requests) is logged and the next poll tries again; any other error ends the source (an
+  expired token, say).
 """
 
 from __future__ import annotations
@@ -123,8 +124,14 @@ def parse_symbols_spec(spec: str, rest: str) -> tuple[list[str], float]:
         poll_secs = float(options.get("poll_secs", "1"))
     except ValueError:
         raise SourceError(spec, f"poll_secs {options['poll_secs']!r} is not a number") from None
-    if not poll_secs >= MIN_POLL_SECS:
-        raise SourceError(spec, f"poll_secs must be at least {MIN_POLL_SECS} (rate limit)")
+    requests = -(-len(symbols) // MAX_SYMBOLS_PER_REQUEST)  # per poll
+    floor = MIN_POLL_SECS * requests
+    if not poll_secs >= floor:
+        raise SourceError(
+            spec,
+            f"poll_secs must be at least {floor:g} for {len(symbols)} symbols "
+            f"({requests} request(s) a poll, at most {1 / MIN_POLL_SECS:g} a second)",
+        )
     return symbols, poll_secs
 
 

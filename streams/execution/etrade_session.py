@@ -116,10 +116,11 @@ class ETradeConfig:
 class ETradeApiError(BrokerError):
     """E*TRADE answered with an Error: its code and message (the request was refused)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(f"E*TRADE error {code}: {message}")
         self.code = code
         self.message = message
+        self.status = status  # the HTTP status, when the refusal came as one
 
 
 class VenueServerError(BrokerError):
@@ -202,7 +203,7 @@ def _check_response(response: requests.Response, *args: Any, **kwargs: Any) -> N
     if status >= 500:
         raise VenueServerError(f"E*TRADE answered {status} {response.reason}")
     if status >= 400:
-        raise ETradeApiError(*_error_of(response))
+        raise ETradeApiError(*_error_of(response), status=status)
 
 
 class _TimeoutAdapter(HTTPAdapter):

@@ -153,6 +153,7 @@ def test_parse_quotes_names_what_is_missing() -> None:
         ("AAPL,msft", (["AAPL", "MSFT"], 1.0)),
         ("AAPL,MSFT,poll_secs=2.5", (["AAPL", "MSFT"], 2.5)),
         ("symbols=GOOG,poll_secs=0.25", (["GOOG"], 0.25)),
+        ("ABC,XYZ,poll_secs=0.3", (["ABC", "XYZ"], 0.3)),
     ],
 )
 def test_etrade_spec(rest: str, expected: tuple[list[str], float]) -> None:
@@ -162,7 +163,9 @@ def test_etrade_spec(rest: str, expected: tuple[list[str], float]) -> None:
 @pytest.mark.parametrize(
     ("rest", "problem"),
     [("", "at least one symbol"), ("AAPL,poll_secs=0.1", "at least 0.25"),
-     ("AAPL,every=3", "unknown option")],
+     ("AAPL,every=3", "unknown option"),
+     # 30 symbols take 2 requests a poll: 0.25 s would be 8 requests a second
+     (",".join(f"S{i}" for i in range(30)) + ",poll_secs=0.25", "at least 0.5 for 30 symbols")],
 )  # fmt: skip
 def test_bad_etrade_specs_fail_with_one_line(rest: str, problem: str) -> None:
     with pytest.raises(SourceError, match=problem):
