@@ -42,6 +42,7 @@ from streams.runtime.clients import (
     transactional_producer_config,
 )
 from streams.runtime.identity import WorkerSlot, claim_slot
+from streams.runtime.lanes import transactional_ids
 from streams.runtime.restore import ChangelogRestorer
 from streams.runtime.transactions import TransactionalOutput
 from streams.strategies import load_config
@@ -103,14 +104,9 @@ def _loop(
     apply_topics(admin, topic_specs(settings), namespace=settings.namespace)
     apply_topics(admin, changelog_specs(settings, ident, tables))
     slot: WorkerSlot = claim_slot(settings.home / "workers" / ident / "slots", settings.worker_id)
-    base = f"{ident}-{slot.worker_id}"  # lane 0 keeps the one-producer runtime's id
     outputs = [
-        TransactionalOutput(
-            transactional_producer_config(
-                settings, servers, base if lane == 0 else f"{base}.lane-{lane}", client_id
-            )
-        )
-        for lane in range(settings.transaction_lanes)
+        TransactionalOutput(transactional_producer_config(settings, servers, txn_id, client_id))
+        for txn_id in transactional_ids(f"{ident}-{slot.worker_id}", settings.transaction_lanes)
     ]
     restorer = ChangelogRestorer(
         restore_consumer_config(settings, servers, ident, client_id),

@@ -10,17 +10,11 @@ with the input offsets (`streams.runtime.transactions`).
 coordinator (5 to 40 ms on a busy two-core machine), and a loop that waited for it would hold
 every record that arrives meanwhile. So the commit runs on a thread of its own while the
 loop goes on fetching and processing, and the keys changed meanwhile belong to the next
-commit. What those batches produce goes to a second transactional producer (a second
-"lane") as soon as the committing one has written all its records (a flush: so every
-partition gets the first transaction's records before the second's), and the next commit
-is that lane's. With one lane the outputs are held back until the commit returns, and the
-next transaction's first record then waits for the coordinator to finish writing the last
-one's markers (librdkafka retries the CONCURRENT_TRANSACTIONS answer after a fixed 20 ms):
-alternating lanes takes both waits out of a record's way (BENCHMARKS.md, "Two lanes").
-Input offsets stay in commit order: the group coordinator keeps, per partition, the offset
-whose commit record it appended last, and a lane sends its offsets only after the other
-lane's commit returned. If a commit fails, the other lane's transaction is aborted too and
-everything since the last commit is read again (see Errors).
+commit. What those batches produce is held back until the committing producer has written
+its records, then goes into the other transaction lane's transaction
+(`streams.runtime.lanes` says why that stays exactly once); with one lane, until the
+commit returns. If the commit fails, every lane's open transaction is aborted with
+everything since the last commit (see Errors).
 
 **Rebalances** are announced by librdkafka from inside a fetch, so they always find the
 loop between batches: the revocation waits for a commit in flight, commits what was
@@ -60,6 +54,7 @@ from streams.runtime.commit_policy import CommitPolicy
 from streams.runtime.exceptions import StreamRuntimeError, TransactionAbortedError
 from streams.runtime.heap import PauseClock, freeze_startup_heap
 from streams.runtime.identity import WorkerSlot
+from streams.runtime.lanes import TransactionLanes
 from streams.runtime.offsets import InputOffsets, TopicPartitionKey
 from streams.runtime.records import ConsumedRecord, to_records
 from streams.runtime.restore import ChangelogRestorer
@@ -138,8 +133,7 @@ class ProcessingLoop:
                 self._readers.setdefault(topic, []).append((index, stage))
         self._tables: list[ChangelogTable] = [t for s in self._stages for t in s.tables.values()]
         self._consumer_config = dict(consumer_config)
-        self._outputs = list(outputs)
-        self._output = self._outputs[0]  # the lane that takes new outputs
+        self._lanes = TransactionLanes(outputs)
         self._restorer = restorer
         self._deadletter = deadletter_topic
         self._policy = policy
@@ -288,8 +282,7 @@ class ProcessingLoop:
 
     # ------------------------------------------------------ fetch thread: start
     def _start(self) -> None:
-        for lane in self._outputs:
-            lane.start()
+        self._lanes.start()
         self._consumer = Consumer(self._consumer_config)
         self._consumer.subscribe(
             sorted(self._readers),
@@ -306,8 +299,7 @@ class ProcessingLoop:
                 self._commit_now()
             self._consumer.close()  # leaves the group (a revocation, with its commit, first)
         finally:
-            for lane in self._outputs:
-                lane.close()
+            self._lanes.close()
             self._restorer.close()
             self._consumer = None
             if self._slot is not None:
@@ -318,9 +310,7 @@ class ProcessingLoop:
         consumer = self._consumer
         first = consumer.poll(wait_secs)
         commit = self._commit
-        for lane in self._outputs:
-            if commit is None or lane is not commit.lane:
-                lane.poll()
+        self._lanes.poll(None if commit is None else commit.lane)
         if first is None:
             return []
         messages = [first]
@@ -372,10 +362,10 @@ class ProcessingLoop:
 
     def _send(self, outgoing: Outgoing) -> None:
         topic, value, key, headers, partition = outgoing
-        self._output.produce(topic, value, key, headers, partition)
+        self._lanes.current.produce(topic, value, key, headers, partition)
 
     def _pending(self) -> bool:
-        return bool(self._dirty) or self._output.open or bool(self._offsets.pending())
+        return bool(self._dirty) or self._lanes.current.open or bool(self._offsets.pending())
 
     # ------------------------------------------------------------ commits
     def _begin_commit(self) -> None:
@@ -384,22 +374,9 @@ class ProcessingLoop:
         if offsets is None:
             return
         metadata = self._consumer.consumer_group_metadata()
-        lane = self._output
-        flushed = threading.Event()
-        future = self._committer.submit(self._commit_lane, lane, offsets, metadata, flushed)
+        lane, flushed = self._lanes.current, threading.Event()
+        future = self._committer.submit(self._lanes.commit, lane, offsets, metadata, flushed)
         self._commit = _Commit(offsets, self._clock(), future, lane, flushed)
-
-    def _commit_lane(
-        self,
-        lane: TransactionalOutput,
-        offsets: dict[TopicPartitionKey, int],
-        metadata: Any,
-        flushed: threading.Event,
-    ) -> None:
-        """Commit thread: write LANE's records (then the other lane may take outputs), commit."""
-        if len(self._outputs) > 1 and lane.flush():
-            flushed.set()
-        lane.commit(offsets, metadata)
 
     def _switch_lane(self) -> None:
         """Send new outputs to the other lane once the committing one's records are written."""
@@ -407,7 +384,7 @@ class ProcessingLoop:
         if commit is None or commit.switched or not commit.flushed.is_set():
             return
         commit.switched = True
-        self._output = next(lane for lane in self._outputs if lane is not commit.lane)
+        self._lanes.switch_from(commit.lane)
         held, self._held_back = self._held_back, []
         for outgoing in held:
             self._send(outgoing)
@@ -417,7 +394,7 @@ class ProcessingLoop:
 
         None: nothing to commit. The keys changed from here on belong to the next commit.
         """
-        output = self._output
+        output = self._lanes.current
         for stage_index, table_name, partition, key in self._dirty:
             stage = self._stages[stage_index]
             table = stage.tables[table_name]
@@ -477,7 +454,7 @@ class ProcessingLoop:
             offsets = self._stage_commit()
             if offsets is None:
                 return
-            self._output.commit(offsets, self._consumer.consumer_group_metadata())
+            self._lanes.current.commit(offsets, self._consumer.consumer_group_metadata())
         except TransactionAbortedError as exc:
             log.warning("transaction aborted, resuming from the last commit: %s", exc)
             self._reset()
@@ -488,8 +465,7 @@ class ProcessingLoop:
         """After an abort: drop uncommitted state, read the inputs again from the commit."""
         self.state.aborts += 1
         self._redo = True
-        for lane in self._outputs:  # the other lane's outputs came from what is read again
-            lane.abort()
+        self._lanes.abort()  # the other lane's outputs came from what is read again
         self._forget()
         self._held_back.clear()
         self._last_commit = self._clock()
@@ -527,8 +503,7 @@ class ProcessingLoop:
             commit.future.exception()
             self._commit = None
         self._held_back.clear()
-        for lane in self._outputs:
-            lane.abort()
+        self._lanes.abort()
         self._forget()
         self._offsets.revoke((tp.topic, tp.partition) for tp in partitions)
         for table in self._tables:

@@ -20,6 +20,7 @@ from confluent_kafka import TopicPartition
 from streams.edge import OutRecord, RawRecord, StageOutput, TableLoaders
 from streams.runtime.commit_policy import CommitPolicy
 from streams.runtime.exceptions import TransactionAbortedError
+from streams.runtime.lanes import TransactionLanes
 from streams.runtime.loop import ProcessingLoop
 from streams.runtime.stages import Delivery, Stage
 
@@ -232,7 +233,7 @@ class _Lane(_Output):
 
 def _two_lanes(consumer: _Consumer, lanes: list[_Lane]) -> ProcessingLoop:
     loop = _loop(consumer, lanes[0])
-    loop._outputs = list(lanes)
+    loop._lanes = TransactionLanes(lanes)  # type: ignore[arg-type]
     return loop
 
 
