@@ -23,7 +23,7 @@ from infra.settings import chosen_namespace, get_settings
 
 __all__ = ["COMMANDS", "GROUPS", "build_app", "main"]  # and `app`, built on first use
 
-# sub-app name -> module under cli/ (its `app`); command name -> (module, function)
+# sub-app name -> its module under cli/ (whose `app` it is)
 GROUPS = {
     "infra": "infra_commands",
     "topics": "topic_commands",
@@ -36,15 +36,10 @@ GROUPS = {
     "etrade": "etrade_commands",
     "orders": "order_commands",
 }
+# command name -> its module under cli/ (whose function of the same name it is)
 COMMANDS = {
-    "tail": ("tail_command", "tail_command"),
-    "demo": ("demo_command", "demo_command"),
-    "worker": ("worker_command", "worker_command"),
-    "pnl": ("pnl_command", "pnl_command"),
-    "export": ("export_command", "export_command"),
-    "replay": ("replay_command", "replay_command"),
-    "status": ("status_command", "status_command"),
-    "backtest": ("backtest_command", "backtest_command"),
+    name: f"{name}_command"
+    for name in ("tail", "demo", "worker", "pnl", "export", "replay", "status", "backtest")
 }
 
 
@@ -56,8 +51,8 @@ def build_app(only: str | None = None) -> typer.Typer:
         if name in GROUPS:
             app.add_typer(importlib.import_module(f"cli.{GROUPS[name]}").app, name=name)
         else:
-            module, function = COMMANDS[name]
-            app.command(name)(getattr(importlib.import_module(f"cli.{module}"), function))
+            module = COMMANDS[name]
+            app.command(name)(getattr(importlib.import_module(f"cli.{module}"), module))
     return app
 
 
