@@ -39,29 +39,11 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from tests.bench.harness import Measurement, Report, broker, fresh_topic
+from tests.bench.harness import Measurement, Report, broker, fresh_topic, group_member
 
 PARTITIONS = 4
 BASELINE = "one producer, backoff 5 ms"
 Cycle = Callable[[], float]
-
-
-def _member(bootstrap: str, topic: str) -> Consumer:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-commit-{uuid.uuid4().hex[:8]}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
-    deadline = time.monotonic() + 30
-    while not consumer.assignment():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the consumer got no partitions in 30 s")
-        consumer.poll(0.2)
-    return consumer
 
 
 def _producer(bootstrap: str, backoff_ms: int) -> Producer:
@@ -118,7 +100,7 @@ def main() -> None:
         bootstrap = endpoints.bootstrap_servers
         inputs = fresh_topic(bootstrap, "bench-commit-in", PARTITIONS)
         outputs = fresh_topic(bootstrap, "bench-commit-out", PARTITIONS)
-        member = _member(bootstrap, inputs)
+        member = group_member(bootstrap, inputs)
         every = list(range(PARTITIONS))
         variants = {
             f"per-partition producers, backoff {ms} ms": cycle(

@@ -35,8 +35,8 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from tests.bench.bench_commit import PARTITIONS, _member
-from tests.bench.harness import RESULTS, broker, fresh_topic
+from tests.bench.bench_commit import PARTITIONS
+from tests.bench.harness import RESULTS, broker, fresh_topic, group_member
 
 MIN_INTERVAL_SECS = 0.01  # the runtime's default PRIMESTREAM_COMMIT_MIN_INTERVAL_MS
 BACKOFF_MS = 2  # the runtime's default PRIMESTREAM_KAFKA_RETRY_BACKOFF_MS
@@ -168,7 +168,7 @@ def main() -> None:
         bootstrap = endpoints.bootstrap_servers
         inputs = fresh_topic(bootstrap, "bench-lanes-in", PARTITIONS)
         outputs = fresh_topic(bootstrap, "bench-lanes-out", PARTITIONS)
-        member = _member(bootstrap, inputs)
+        member = group_member(bootstrap, inputs)
         desks = {
             n: _Desk([_lane(bootstrap) for _ in range(n)], member, inputs, outputs) for n in (1, 2)
         }

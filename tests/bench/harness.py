@@ -12,6 +12,7 @@ import os
 import platform
 import statistics
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra import local
 from infra.local import Endpoints
 from infra.settings import Settings
 
-__all__ = ["Measurement", "Report", "broker", "fresh_topic", "interleave"]
+__all__ = ["Measurement", "Report", "broker", "fresh_topic", "group_member", "interleave"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -44,6 +46,25 @@ def broker(*, with_registry: bool = False) -> Iterator[Endpoints]:
             yield endpoints
         finally:
             local.down(settings)
+
+
+def group_member(bootstrap: str, topic: str) -> Consumer:
+    """Return a read_committed consumer-group member holding TOPIC's partitions."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-commit-{uuid.uuid4().hex[:8]}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + 30
+    while not consumer.assignment():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the consumer got no partitions in 30 s")
+        consumer.poll(0.2)
+    return consumer
 
 
 def fresh_topic(bootstrap: str, prefix: str, partitions: int = 4) -> str:
