@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup browser promtool demo test unit integration bench lint reliability clean
+.PHONY: setup build browser promtool demo test unit integration bench lint reliability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup: build
 	$(BIN)/primestream infra fetch
+
+# The worker's hot path compiled in place with mypyc (infra/compiled.py), rebuilt only when a
+# source changed; PRIMESTREAM_COMPILE=0 keeps (or returns to) pure Python.
+build: $(STAMP)
+	$(BIN)/python -m infra.compiled build
 
 # Debian's Chromium and its driver, for the test that renders a backtest report headless.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -39,7 +44,7 @@ demo: setup
 test: setup browser promtool lint
 	$(BIN)/pytest --durations=15 tests/unit tests/integration
 
-unit: $(STAMP)
+unit: build
 	$(BIN)/pytest tests/unit
 
 integration: setup browser
@@ -65,4 +70,5 @@ lint: $(STAMP)
 
 clean:
 	-$(BIN)/primestream infra down
+	-$(BIN)/python -m infra.compiled clean
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

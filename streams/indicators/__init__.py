@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from streams.indicators.averages import EMA, SMA, WMA
 from streams.indicators.bands import BollingerBands, DonchianChannel
-from streams.indicators.base import BaseIndicator, Indicator
+from streams.indicators.base import BaseIndicator
 from streams.indicators.batch import batch
 from streams.indicators.exceptions import (
     IndicatorConfigError,
@@ -35,6 +35,7 @@ from streams.indicators.exceptions import (
 )
 from streams.indicators.indicator_set import IndicatorSet, Spec
 from streams.indicators.oscillators import MACD, RSI
+from streams.indicators.protocol import Indicator
 from streams.indicators.registry import KINDS, make_indicator, parse_name
 from streams.indicators.statistics import ZScore
 from streams.indicators.volatility import ATR

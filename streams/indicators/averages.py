@@ -25,7 +25,7 @@ class SMA(BaseIndicator):
 
     __slots__ = ("_buf", "_count", "_partial", "_period", "_pos", "_value")
 
-    def __init__(self, period: int = 20) -> None:
+    def __init__(self, period: int | float = 20) -> None:
         self._period = period_param(period)
         self._buf = [0.0] * self._period
         self._pos = 0
@@ -91,7 +91,7 @@ class EMA(BaseIndicator):
 
     __slots__ = ("_count", "_k", "_period", "_sum", "_value")
 
-    def __init__(self, period: int = 20) -> None:
+    def __init__(self, period: int | float = 20) -> None:
         self._period = period_param(period)
         self._k = 2.0 / (self._period + 1)
         self._count = 0
@@ -152,7 +152,7 @@ class WMA(BaseIndicator):
         "_weights",
     )
 
-    def __init__(self, period: int = 20) -> None:
+    def __init__(self, period: int | float = 20) -> None:
         self._period = period_param(period)
         self._divider = float(self._period * (self._period + 1) // 2)
         self._weights = [float(w) for w in range(1, self._period + 1)]

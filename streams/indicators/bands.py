@@ -25,7 +25,7 @@ class BollingerBands(BaseIndicator):
 
     __slots__ = ("_k", "_moments", "_period")
 
-    def __init__(self, period: int = 20, k: float = 2.0) -> None:
+    def __init__(self, period: int | float = 20, k: float = 2.0) -> None:
         self._period = period_param(period, minimum=2)
         self._k = multiplier_param(k, "k")
         self._moments = WindowMoments(self._period)
@@ -66,7 +66,7 @@ class DonchianChannel(BaseIndicator):
 
     __slots__ = ("_count", "_highs", "_lows", "_period")
 
-    def __init__(self, period: int = 20) -> None:
+    def __init__(self, period: int | float = 20) -> None:
         self._period = period_param(period)
         self._count = 0
         # Candidates for the max (decreasing prices) and the min (increasing prices).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Self, TypeVar
 
 from streams.indicators.exceptions import (
     IndicatorConfigError,
@@ -27,46 +27,17 @@ __all__ = [
     "MAX_PERIOD",
     "STATE_VERSION",
     "BaseIndicator",
-    "Indicator",
     "check_inputs",
     "load_floats",
     "multiplier_param",
     "period_param",
+    "restore",
 ]
 
 STATE_VERSION = 1
 MAX_PERIOD = 100_000
 
 _INF = math.inf
-
-
-@runtime_checkable
-class Indicator(Protocol):
-    """One incremental indicator of one symbol."""
-
-    kind: str
-
-    def update(self, close: float, high: float, low: float, volume: float, ts_us: int) -> None:
-        """Fold in one record (a bar, or a quote as `update(mid, mid, mid, 0.0, ts_us)`)."""
-        ...
-
-    @property
-    def ready(self) -> bool:
-        """Return True once the warm-up is over and `values()` is valid."""
-        ...
-
-    def values(self) -> dict[str, float]:
-        """Return the current outputs by name, or {} during the warm-up."""
-        ...
-
-    def state(self) -> dict[str, Any]:
-        """Return the whole state as JSON-serializable data."""
-        ...
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Self:
-        """Rebuild an indicator from `state()` output."""
-        ...
 
 
 def check_inputs(close: float, high: float, low: float, volume: float) -> None:
@@ -110,7 +81,7 @@ class BaseIndicator(ABC):
 
     __slots__ = ("_ready",)
 
-    kind: str
+    kind: ClassVar[str]
     outputs: ClassVar[tuple[str, ...]]
     param_names: ClassVar[tuple[str, ...]]
 
@@ -167,21 +138,33 @@ class BaseIndicator(ABC):
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Self:
         """Rebuild an indicator from `state()` output; raise IndicatorStateError if foreign."""
-        if state.get("kind") != cls.kind or state.get("version") != STATE_VERSION:
-            raise IndicatorStateError(
-                f"state of kind {state.get('kind')!r} version {state.get('version')!r} "
-                f"is not a {cls.kind!r} version {STATE_VERSION} state"
-            )
-        try:
-            indicator = cls(**state["params"])
-            indicator._load(state["data"])
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise IndicatorStateError(f"unreadable {cls.kind!r} state: {exc}") from exc
-        return indicator
+        return restore(cls, state)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{type(self).__name__}({args})"
+
+
+_Built = TypeVar("_Built", bound=BaseIndicator)
+
+
+def restore(cls: type[_Built], state: dict[str, Any]) -> _Built:
+    """Rebuild an indicator of class CLS from `state()` output (what `from_state` does).
+
+    A function, so a subclass's `from_state` can call it: mypyc-compiled code does not
+    support `super()` in a classmethod.
+    """
+    if state.get("kind") != cls.kind or state.get("version") != STATE_VERSION:
+        raise IndicatorStateError(
+            f"state of kind {state.get('kind')!r} version {state.get('version')!r} "
+            f"is not a {cls.kind!r} version {STATE_VERSION} state"
+        )
+    try:
+        indicator = cls(**state["params"])
+        indicator._load(state["data"])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise IndicatorStateError(f"unreadable {cls.kind!r} state: {exc}") from exc
+    return indicator
 
 
 def load_floats(data: Mapping[str, Any], key: str, length: int) -> list[float]:

@@ -140,7 +140,7 @@ class IndicatorSet:
             count = int(state["count"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndicatorStateError(f"unreadable indicator set state: {exc}") from exc
-        restored = cls.__new__(cls)
+        restored = cls({})
         restored._specs = specs
         restored._indicators = indicators
         restored._count = count

@@ -24,7 +24,7 @@ class RSI(BaseIndicator):
 
     __slots__ = ("_count", "_gain", "_loss", "_period", "_prev")
 
-    def __init__(self, period: int = 14) -> None:
+    def __init__(self, period: int | float = 14) -> None:
         self._period = period_param(period)
         self._count = 0  # updates seen, saturating at PERIOD + 1
         self._prev = 0.0
@@ -107,7 +107,9 @@ class MACD(BaseIndicator):
         "_slow_ema",
     )
 
-    def __init__(self, fast: int = 12, slow: int = 26, signal: int = 9) -> None:
+    def __init__(
+        self, fast: int | float = 12, slow: int | float = 26, signal: int | float = 9
+    ) -> None:
         self._fast = period_param(fast, "fast")
         self._slow = period_param(slow, "slow", minimum=2)
         self._signal = period_param(signal, "signal")

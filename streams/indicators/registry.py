@@ -7,9 +7,10 @@ from types import MappingProxyType
 
 from streams.indicators.averages import EMA, SMA, WMA
 from streams.indicators.bands import BollingerBands, DonchianChannel
-from streams.indicators.base import BaseIndicator, Indicator
+from streams.indicators.base import BaseIndicator
 from streams.indicators.exceptions import IndicatorConfigError
 from streams.indicators.oscillators import MACD, RSI
+from streams.indicators.protocol import Indicator
 from streams.indicators.statistics import ZScore
 from streams.indicators.volatility import ATR
 from streams.indicators.volume import OBV, VWAP

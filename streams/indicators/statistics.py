@@ -122,7 +122,7 @@ class ZScore(BaseIndicator):
 
     __slots__ = ("_bound", "_moments", "_period")
 
-    def __init__(self, period: int = 20) -> None:
+    def __init__(self, period: int | float = 20) -> None:
         self._period = period_param(period, minimum=2)
         self._bound = math.sqrt(self._period - 1)
         self._moments = WindowMoments(self._period)

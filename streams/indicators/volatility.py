@@ -25,7 +25,7 @@ class ATR(BaseIndicator):
 
     __slots__ = ("_count", "_period", "_prev_close", "_value")
 
-    def __init__(self, period: int = 14) -> None:
+    def __init__(self, period: int | float = 14) -> None:
         self._period = period_param(period)
         self._count = 0  # updates seen, saturating at PERIOD + 1
         self._prev_close = 0.0

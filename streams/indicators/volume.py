@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
-from streams.indicators.base import BaseIndicator
+from streams.indicators.base import BaseIndicator, restore
 from streams.indicators.exceptions import IndicatorConfigError, IndicatorStateError
 
 __all__ = ["DAY_US", "OBV", "VWAP"]
@@ -49,8 +49,8 @@ class VWAP(BaseIndicator):
 
     def __init__(
         self,
-        session_offset_us: int = 0,
-        session_length_us: int = DAY_US,
+        session_offset_us: int | float = 0,
+        session_length_us: int | float = DAY_US,
         session_key: SessionKey | None = None,
     ) -> None:
         self._offset_us = _whole_us(session_offset_us, "session_offset_us", positive=False)
@@ -104,7 +104,7 @@ class VWAP(BaseIndicator):
                 if custom
                 else "this vwap state used the session offset: pass no session_key"
             )
-        indicator = super().from_state(state)
+        indicator = restore(cls, state)
         indicator._key = session_key
         return indicator
 

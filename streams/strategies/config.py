@@ -25,6 +25,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
@@ -48,7 +49,8 @@ __all__ = [
     "required_sentiment",
 ]
 
-EXAMPLES_DIR = Path(__file__).parent / "examples"
+# From the package, not `__file__`: a compiled module's `__file__` is not its source's.
+EXAMPLES_DIR = Path(str(resources.files("streams.strategies") / "examples"))
 """The shipped example configs: default.toml (every strategy), sma_cross.toml (backtests)."""
 
 ALL_SYMBOLS: Final = "*"

@@ -56,7 +56,7 @@ def make_signal(
     view: StrategyView,
     *,
     ref_price: float,
-    ts_event_us: int,
+    ts_event_us: object,
     params: Params,
     trigger_ids: Sequence[str] = (),
 ) -> dict[str, Any]:

@@ -62,7 +62,6 @@ def _reference_id(symbol: Any, strategy: Any, ts: int, triggers: list[Any]) -> s
         ("BRK.B", 'a "quoted"\\name', ["news:é€😀", "tab\there\nnewline\x00"]),
         ("Ünï", "κ", []),
         ("AAPL", "x", [1, None]),  # not strings: json.dumps writes them as it always did
-        (None, 7, ["t"]),
     ],
 )
 def test_a_signal_id_is_the_digest_of_the_json_of_its_fields(
