@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from schemas.exceptions import DecodeError
 from streams.deadletter import DeadLetter
@@ -51,18 +51,31 @@ class RawRecord(Protocol):
     headers: Headers
 
 
-@dataclass(frozen=True)
+@dataclass(init=False, slots=True)
 class OutRecord:
     """A record to send: key, value (raw bytes or a record dict), headers, partition.
 
     PARTITION is None for keyed records (the partitioner places them by key); a stage that
-    must reach every partition (the kill switch) names them.
+    must reach every partition (the kill switch) names them. Fields are `Final`; its
+    `__init__` is written out so that it compiles (see `StrategyView`).
     """
 
-    key: bytes | None
-    value: Any
-    headers: list[tuple[str, bytes]]
-    partition: int | None = None
+    key: Final[bytes | None]
+    value: Final[Any]
+    headers: Final[list[tuple[str, bytes]]]
+    partition: Final[int | None]
+
+    def __init__(
+        self,
+        key: bytes | None,
+        value: Any,
+        headers: list[tuple[str, bytes]],
+        partition: int | None = None,
+    ) -> None:
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.partition = partition
 
 
 @dataclass

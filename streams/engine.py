@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from streams.indicators import IndicatorSet
@@ -91,17 +91,28 @@ class Event:
         return f"{self.kind}:{r['symbol']}:{self.ts_us}:{r.get('seq', 0)}"
 
 
-@dataclass(slots=True)
+@dataclass(init=False, slots=True)
 class EngineOutput:
     """What one event produced: signals to publish, late events to dead-letter.
 
     `steps` pairs each event released in event-time order with the signals it produced,
-    for stages that act on the event itself too (the paper broker fills on quotes).
+    for stages that act on the event itself too (the paper broker fills on quotes). One is
+    made per event: its `__init__` is written out so that it compiles (see `StrategyView`).
     """
 
-    signals: list[Record] = field(default_factory=list)
-    late: list[Late[Event]] = field(default_factory=list)
-    steps: list[tuple[Event, list[Record]]] = field(default_factory=list)
+    signals: list[Record]
+    late: list[Late[Event]]
+    steps: list[tuple[Event, list[Record]]]
+
+    def __init__(
+        self,
+        signals: list[Record] | None = None,
+        late: list[Late[Event]] | None = None,
+        steps: list[tuple[Event, list[Record]]] | None = None,
+    ) -> None:
+        self.signals = signals if signals is not None else []
+        self.late = late if late is not None else []
+        self.steps = steps if steps is not None else []
 
 
 _sentiment_key = functools.cache(sentiment_key)

@@ -48,18 +48,41 @@ class Lazy(Generic[_T]):
         return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(init=False, slots=True)
 class SignalView:
-    """The fields of a Signal record the rules read, checked."""
+    """The fields of a Signal record the rules read, checked (`of`); fields are `Final`.
 
-    id: str
-    symbol: str
-    strategy: str
-    side: str
-    confidence: float
-    ref_price: float
-    ts_event_us: int
-    record: Mapping[str, Any]
+    One is made per signal: a written-out `__init__` costs half a frozen dataclass's.
+    """
+
+    id: Final[str]
+    symbol: Final[str]
+    strategy: Final[str]
+    side: Final[str]
+    confidence: Final[float]
+    ref_price: Final[float]
+    ts_event_us: Final[int]
+    record: Final[Mapping[str, Any]]
+
+    def __init__(
+        self,
+        id: str,
+        symbol: str,
+        strategy: str,
+        side: str,
+        confidence: float,
+        ref_price: float,
+        ts_event_us: int,
+        record: Mapping[str, Any],
+    ) -> None:
+        self.id = id
+        self.symbol = symbol
+        self.strategy = strategy
+        self.side = side
+        self.confidence = confidence
+        self.ref_price = ref_price
+        self.ts_event_us = ts_event_us
+        self.record = record
 
     @classmethod
     def of(cls, signal: Mapping[str, Any]) -> SignalView:

@@ -30,12 +30,20 @@ OPERATOR_FLATTEN: Final = "operator:flatten"
 """The strategy name of the FLAT signals `primestream risk flatten` has decided."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(init=False, slots=True)
 class Refusal:
-    """Why a check refused: a readable reason and the numbers (at least value and limit)."""
+    """Why a check refused: a readable reason and the numbers (at least value and limit).
 
-    reason: str
-    values: Mapping[str, float]
+    Fields are `Final`; the `__init__` is written out so that it compiles (see
+    `streams.strategies.base.StrategyView`).
+    """
+
+    reason: Final[str]
+    values: Final[Mapping[str, float]]
+
+    def __init__(self, reason: str, values: Mapping[str, float]) -> None:
+        self.reason = reason
+        self.values = values
 
 
 Check = Callable[[Candidate], Refusal | None]

@@ -61,16 +61,28 @@ def order_id(signal_id: str) -> str:
     return f"o-{signal_id}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(init=False, slots=True)
 class Decision:
     """What the gate decided for a signal: an Order record or a Rejection record, and a kill.
 
     `kill` is the reason when this decision tripped the kill switch (the caller broadcasts it).
+    Fields are `Final`; the `__init__` is written out so that it compiles (see
+    `streams.strategies.base.StrategyView`).
     """
 
-    order: dict[str, Any] | None = None
-    rejection: dict[str, Any] | None = None
-    kill: str | None = None
+    order: Final[dict[str, Any] | None]
+    rejection: Final[dict[str, Any] | None]
+    kill: Final[str | None]
+
+    def __init__(
+        self,
+        order: dict[str, Any] | None = None,
+        rejection: dict[str, Any] | None = None,
+        kill: str | None = None,
+    ) -> None:
+        self.order = order
+        self.rejection = rejection
+        self.kill = kill
 
 
 class RiskBook:

@@ -6,7 +6,6 @@ next to each), so these tests do not depend on streams.indicators.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib
 import math
@@ -576,13 +575,6 @@ def test_a_view_whose_strength_disagrees_with_its_side_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=r"strength|confidence"):
         StrategyView(side, strength, confidence)
-
-
-def test_views_are_frozen() -> None:
-    view = StrategyView(Side.BUY, 0.5, 0.5)
-
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        view.strength = 0.9  # type: ignore[misc]  # frozen by design
 
 
 # --- signal records -------------------------------------------------------------------
