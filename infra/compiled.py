@@ -49,13 +49,12 @@ COMPILED: tuple[str, ...] = (
     "streams/strategies/[a-z]*.py",
     "streams/risk/[a-z]*.py",
     "streams/trading/[a-z]*.py",
+    "streams/positions/[a-z]*.py",
 )
 # What mypyc cannot compile as written, and why it stays Python:
 NOT_COMPILED: dict[str, str] = {
     # a runtime-checkable Protocol, for users' own indicators
     "streams/indicators/protocol.py": "runtime-checkable Protocol",
-    # functools.cached_property needs an instance __dict__, which native classes lack
-    "streams/risk/candidate.py": "cached_property",
 }
 _GROUP = "streams.native"
 _SWITCH = "PRIMESTREAM_COMPILE"
@@ -86,10 +85,29 @@ def _group_library(root: Path) -> Path | None:
     return found[0] if found else None
 
 
+def _manifest(root: Path) -> Path:
+    """Where a build lists the modules its group library holds."""
+    return root / "build" / "mypyc" / "modules.txt"
+
+
+def _listing(root: Path) -> str:
+    return "".join(f"{path.relative_to(root).as_posix()}\n" for path in sources(root))
+
+
 def stale(root: Path = ROOT) -> list[Path]:
-    """Return the sources whose compiled module is older than them, or cannot load."""
+    """Return the sources whose compiled module is older than them, or cannot load.
+
+    The group library holds the C code of every module and links them natively (a compiled
+    module calls another's functions directly): when `COMPILED` changed since the build,
+    every compiled module is stale.
+    """
     built = [(source, extension_of(source)) for source in sources(root)]
-    if _group_library(root) is None:  # the C code of every module lives in the group library
+    manifest = _manifest(root)
+    if (
+        _group_library(root) is None
+        or not manifest.exists()
+        or manifest.read_text() != _listing(root)
+    ):
         return [source for source, extension in built if extension is not None]
     return [
         source
@@ -99,7 +117,12 @@ def stale(root: Path = ROOT) -> list[Path]:
 
 
 def _extensions(root: Path) -> list[Path]:
-    found = [ext for ext in map(extension_of, sources(root)) if ext is not None]
+    manifest = _manifest(root)
+    # A module compiled by the last build and taken off the globs since: its extension
+    # would still shadow its source.
+    built = manifest.read_text().split() if manifest.exists() else []
+    candidates = {*sources(root), *(root / name for name in built)}
+    found = sorted(ext for ext in map(extension_of, candidates) if ext is not None)
     group = _group_library(root)
     return found + ([group] if group is not None else [])
 
@@ -153,6 +176,8 @@ def build(root: Path = ROOT) -> float:
     # them all as built now, which is what `stale` compares against the sources.
     for extension in _extensions(root):
         os.utime(extension)
+    _manifest(root).parent.mkdir(parents=True, exist_ok=True)
+    _manifest(root).write_text(_listing(root))
     return time.monotonic() - started
 
 

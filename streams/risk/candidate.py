@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Generic, Self, TypeVar, overload
+from typing import Any, Final
 
 from streams.exceptions import InvalidInputError
 from streams.risk.config import RiskConfig
@@ -17,35 +17,6 @@ __all__ = ["Candidate", "SignalView"]
 _SIDES: Final = ("BUY", "SELL", "FLAT")
 _QTY_DIGITS: Final = 9
 _PRICE_DIGITS: Final = 6
-
-_T = TypeVar("_T")
-
-
-class Lazy(Generic[_T]):
-    """functools.cached_property without its lock (Python 3.11 takes one on every read).
-
-    The value goes in the instance's __dict__, which then answers every later read.
-    """
-
-    def __init__(self, func: Callable[[Any], _T]) -> None:
-        self.func = func
-        self.name = func.__name__
-        self.__doc__ = func.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
-
-    @overload
-    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
-
-    def __get__(self, instance: object | None, owner: type | None = None) -> _T | Self:
-        if instance is None:
-            return self
-        value = instance.__dict__[self.name] = self.func(instance)
-        return value
 
 
 @dataclass(init=False, slots=True)
@@ -133,6 +104,10 @@ class Candidate:
     without shorting, FLAT: 0); the order moves the committed quantity (position + pending)
     there. Exposures sum |committed| (gross) or committed (net) x mark over the book's
     symbols, this symbol at the signal's price.
+
+    The numbers are worked out on first read and kept (most signals are refused before the
+    sizing is needed): properties over private slots, not cached_property, so that the
+    class compiles with mypyc (a native class has no instance `__dict__`).
     """
 
     def __init__(
@@ -156,56 +131,76 @@ class Candidate:
         self.kill_reason = kill_reason
         self.realized_today = realized_today
         self.equity = equity  # the account's (None: no cash account), for equity sizing
+        side = signal.side
+        # True if the target depends on a size (FLAT and unshortable SELL do not).
+        self.needs_size = side == "BUY" or (side == "SELL" and self.limits.allow_short)
+        self._current: float | None = None
+        self._sizing: SizeResult | None = None
+        self._size_qty: float | None = None
+        self._sized = False
+        self._target: float | None = None
+        self._order_qty: float | None = None
+        self._limit_price: float | None = None
+        self._priced = False
+        self._exposures: tuple[float, float, float, float] | None = None
 
-    @Lazy
-    def needs_size(self) -> bool:
-        """Return True if the target depends on a size (FLAT and unshortable SELL do not)."""
-        side = self.signal.side
-        return side == "BUY" or (side == "SELL" and self.limits.allow_short)
-
-    @Lazy
+    @property
     def sizing(self) -> SizeResult:
-        """Return the signal's size under its strategy's sizing rule, and how it came out."""
-        rule = self.config.sizing_for(self.signal.strategy)
-        return size(rule, self.signal.record, equity=self.equity)
+        """The signal's size under its strategy's sizing rule, and how it came out."""
+        if self._sizing is None:
+            rule = self.config.sizing_for(self.signal.strategy)
+            self._sizing = size(rule, self.signal.record, equity=self.equity)
+        return self._sizing
 
-    @Lazy
+    @property
     def size_qty(self) -> float | None:
-        """Return `sizing.qty`, without writing the reason (only a refusal shows it)."""
-        rule = self.config.sizing_for(self.signal.strategy)
-        return size_qty(rule, self.signal.record, equity=self.equity)
+        """`sizing.qty`, without writing the reason (only a refusal shows it)."""
+        if not self._sized:
+            rule = self.config.sizing_for(self.signal.strategy)
+            self._size_qty = size_qty(rule, self.signal.record, equity=self.equity)
+            self._sized = True
+        return self._size_qty
 
-    @Lazy
+    @property
     def current(self) -> float:
-        """Return the symbol's committed quantity before the order."""
-        return self.ledger.committed_qty
+        """The symbol's committed quantity before the order."""
+        if self._current is None:
+            self._current = self.ledger.committed_qty
+        return self._current
 
-    @Lazy
+    @property
     def target(self) -> float:
-        """Return the committed quantity the signal wants."""
-        if not self.needs_size:
-            return 0.0
-        qty = self.size_qty or 0.0
-        return qty if self.signal.side == "BUY" else -qty
+        """The committed quantity the signal wants."""
+        if self._target is None:
+            qty = (self.size_qty or 0.0) if self.needs_size else 0.0
+            self._target = qty if self.signal.side == "BUY" else -qty
+        return self._target
 
-    @Lazy
+    @property
     def order_qty(self) -> float:
-        """Return the signed order quantity: target minus committed."""
-        return round(self.target - self.current, _QTY_DIGITS)
+        """The signed order quantity: target minus committed."""
+        if self._order_qty is None:
+            self._order_qty = round(self.target - self.current, _QTY_DIGITS)
+        return self._order_qty
 
-    @Lazy
+    @property
     def limit_price(self) -> float | None:
-        """Return the LIMIT price (ref ± offset, paying up), None for MARKET orders."""
-        if self.config.order_type != "LIMIT":
-            return None
-        offset = self.config.limit_offset_bps / 1e4
-        sign = 1.0 if self.order_qty > 0 else -1.0
-        return round(self.signal.ref_price * (1.0 + sign * offset), _PRICE_DIGITS)
+        """The LIMIT price (ref ± offset, paying up), None for MARKET orders."""
+        if not self._priced:
+            self._priced = True
+            if self.config.order_type == "LIMIT":
+                offset = self.config.limit_offset_bps / 1e4
+                sign = 1.0 if self.order_qty > 0 else -1.0
+                price = self.signal.ref_price * (1.0 + sign * offset)
+                self._limit_price = round(price, _PRICE_DIGITS)
+        return self._limit_price
 
-    @Lazy
+    @property
     def exposures(self) -> tuple[float, float, float, float]:
-        """Return (gross before, gross after, net before, net after) of the book."""
-        gross, net = self.others
-        price = self.signal.ref_price
-        before, after = self.current * price, self.target * price
-        return gross + abs(before), gross + abs(after), net + before, net + after
+        """(gross before, gross after, net before, net after) of the book."""
+        if self._exposures is None:
+            gross, net = self.others
+            price = self.signal.ref_price
+            before, after = self.current * price, self.target * price
+            self._exposures = (gross + abs(before), gross + abs(after), net + before, net + after)
+        return self._exposures

@@ -36,8 +36,11 @@ def _compile(source: Path, *, age_secs: float = 0.0) -> Path:
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     _tree(tmp_path, "streams/engine.py", "streams/risk/rules.py", "streams/risk/__init__.py")
-    _tree(tmp_path, "streams/risk/candidate.py")
+    _tree(tmp_path, "streams/indicators/protocol.py")
     (tmp_path / ("streams/native__mypyc" + _SUFFIX)).write_bytes(b"")
+    manifest = tmp_path / "build/mypyc/modules.txt"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("streams/engine.py\nstreams/risk/rules.py\n")
     return tmp_path
 
 
@@ -76,10 +79,23 @@ def test_extensions_without_their_group_library_cannot_load(tree: Path) -> None:
     assert stale(tree) == [tree / "streams/engine.py"]
 
 
+def test_a_build_of_another_module_list_is_stale_as_a_whole(tree: Path) -> None:
+    _compile(tree / "streams/engine.py")
+    _tree(tree, "streams/trading/core.py")  # a module added to the globs since the build
+
+    assert stale(tree) == [tree / "streams/engine.py"]
+    (tree / "build/mypyc/modules.txt").unlink()
+    assert stale(tree) == [tree / "streams/engine.py"]
+
+
 def test_clean_removes_the_extensions_and_the_group(tree: Path) -> None:
     _compile(tree / "streams/engine.py")
+    # compiled by the last build (listed in its manifest), no longer matched by the globs
+    orphan = _compile(_tree(tree, "streams/old.py")[0])
+    (tree / "build/mypyc/modules.txt").write_text("streams/engine.py\nstreams/old.py\n")
 
-    assert compiled.clean(tree) == 2
+    assert compiled.clean(tree) == 3
+    assert not orphan.exists()
     assert extension_of(tree / "streams/engine.py") is None
     assert not list(tree.rglob("*" + _SUFFIX))
 

@@ -1,8 +1,7 @@
 """The shortcuts a decision and a signal take give what the long way gives.
 
 `size_qty` is `size(...).qty` without the reason; a signal id is BLAKE2b over the
-`json.dumps` text of its fields, which `signal_id` now writes out itself; `Lazy` works
-out an attribute once, as functools.cached_property does.
+`json.dumps` text of its fields, which `signal_id` now writes out itself.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 
 from streams.risk import SizingRule, size
-from streams.risk.candidate import Lazy
 from streams.risk.sizing import size_qty
 from streams.strategies import signal_id
 from tests.kit.stubs import signal
@@ -71,18 +69,3 @@ def test_a_signal_id_is_the_digest_of_the_json_of_its_fields(
         assert signal_id(symbol, strategy, ts, triggers) == _reference_id(
             symbol, strategy, ts, triggers
         )
-
-
-def test_lazy_works_an_attribute_out_once() -> None:
-    calls: list[int] = []
-
-    class Thing:
-        @Lazy
-        def value(self) -> int:
-            calls.append(1)
-            return 42
-
-    thing = Thing()
-
-    assert (thing.value, thing.value, len(calls)) == (42, 42, 1)
-    assert isinstance(Thing.__dict__["value"], Lazy)
