@@ -50,6 +50,7 @@ COMPILED: tuple[str, ...] = (
     "streams/risk/[a-z]*.py",
     "streams/trading/[a-z]*.py",
     "streams/positions/[a-z]*.py",
+    "streams/runtime/records.py",
 )
 # What mypyc cannot compile as written, and why it stays Python:
 NOT_COMPILED: dict[str, str] = {

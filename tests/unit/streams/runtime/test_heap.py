@@ -7,14 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.runtime.heap import PauseClock, freeze_startup_heap
+from streams.runtime.heap import YOUNG_THRESHOLD, PauseClock, freeze_startup_heap
 from streams.runtime.timings import LoopTimings
 
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*threshold)
 
 
 def test_a_full_collection_is_timed_into_the_loop_line() -> None:
@@ -44,3 +46,11 @@ def test_freezing_moves_live_objects_out_of_reach(unfrozen: None) -> None:
     assert frozen >= len(kept)
     assert gc.get_freeze_count() == frozen
     assert all(len(gc.get_objects(generation)) < frozen for generation in range(3))
+
+
+def test_the_young_generation_is_widened_and_the_older_ones_kept(unfrozen: None) -> None:
+    _, older, oldest = gc.get_threshold()
+
+    freeze_startup_heap()
+
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, older, oldest)
