@@ -51,6 +51,7 @@ COMPILED: tuple[str, ...] = (
     "streams/trading/[a-z]*.py",
     "streams/positions/[a-z]*.py",
     "streams/runtime/records.py",
+    "streams/ordering.py",
 )
 # What mypyc cannot compile as written, and why it stays Python:
 NOT_COMPILED: dict[str, str] = {

@@ -33,6 +33,7 @@ from streams.strategies import (
     required_indicators,
     required_sentiment,
 )
+from streams.strategies.base import SIDE_TEXT
 from streams.strategies.config import AUTO_CALENDAR
 from streams.strategies.ensemble import combine
 from streams.strategies.signals import make_signal
@@ -230,12 +231,15 @@ class SymbolEngine:
         if kind == "quote":
             # GapPolicy.previous_for on a quote, inline (quotes measure wall time).
             step_us = ts_us - previous_ts_us
-            return [
-                (previous if step_us <= bound else None)
-                if bound is not None
-                else policy.previous_for(previous, previous_ts_us, ts_us, interval)
-                for bound, (policy, _) in zip(self._quote_gap_us, self._gaps, strict=True)
-            ]
+            found: list[Mapping[str, float] | None] = []
+            gaps = self._gaps
+            for index, bound in enumerate(self._quote_gap_us):  # an index loop: no zip object
+                if bound is not None:
+                    found.append(previous if step_us <= bound else None)
+                else:
+                    policy = gaps[index][0]
+                    found.append(policy.previous_for(previous, previous_ts_us, ts_us, interval))
+            return found
         return [
             None
             if policy.is_gap(
@@ -280,7 +284,7 @@ class SymbolEngine:
         price: float,
     ) -> Record:
         """Record NAME's new side and return the signal of VIEW (its side changed)."""
-        self.sides[name] = view.side.value
+        self.sides[name] = SIDE_TEXT[view.side]
         # The ATR of this update: the snapshot holds it once ready (no other key has its name).
         atr = snapshot.get(SIZING_ATR)
         if atr is not None and SIZING_ATR not in view.features:

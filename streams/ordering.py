@@ -11,31 +11,39 @@ in event time keep arrival order, so the release order depends only on the input
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 __all__ = ["Late", "ReorderBuffer"]
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
 class Late(Generic[T]):
-    """A record that arrived after a newer one was released: why, and the record."""
+    """A record that arrived after a newer one was released: why, and the record.
 
-    item: T
-    reason: str
+    A plain class (mypyc does not compile a generic dataclass); `reason` is `Final`.
+    """
+
+    def __init__(self, item: T, reason: str) -> None:
+        self.item = item
+        self.reason: Final = reason
+
+    def __repr__(self) -> str:
+        return f"Late({self.item!r}, {self.reason!r})"
 
 
-@dataclass
 class ReorderBuffer(Generic[T]):
-    """Per-key reorder buffer; pure and deterministic (no clock: event time drives it)."""
+    """Per-key reorder buffer; pure and deterministic (no clock: event time drives it).
 
-    grace_us: int = 0
-    _heap: list[tuple[int, int, T]] = field(default_factory=list)
-    _arrivals: int = 0
-    newest_us: int | None = None
-    released_us: int | None = None
+    A plain class, like `Late`: mypyc does not compile a generic dataclass.
+    """
+
+    def __init__(self, grace_us: int = 0) -> None:
+        self.grace_us = grace_us
+        self._heap: list[tuple[int, int, T]] = []
+        self._arrivals = 0
+        self.newest_us: int | None = None
+        self.released_us: int | None = None
 
     def push(self, ts_us: int, item: T) -> tuple[list[T], Late[T] | None]:
         """Add ITEM; return the items now in order to release, and ITEM if it is late."""

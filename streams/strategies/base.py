@@ -31,6 +31,7 @@ from streams.exceptions import ParamError
 __all__ = [
     "CONFIDENCE",
     "MAX_PERIOD",
+    "SIDE_TEXT",
     "Bound",
     "IndicatorParams",
     "IndicatorSpecs",
@@ -64,6 +65,10 @@ class Side(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     FLAT = "FLAT"
+
+
+# Each side's text: a dict lookup, where `.value` is an enum property run as Python code.
+SIDE_TEXT: dict[Side, str] = {side: side.value for side in Side}
 
 
 @dataclass(init=False, slots=True)
