@@ -30,13 +30,25 @@ class CommitPolicy:
                 f"({self.interval_secs})"
             )
 
-    def due(self, *, now: float, last_commit: float, pending: bool, caught_up: bool) -> bool:
+    def due(
+        self,
+        *,
+        now: float,
+        last_commit: float,
+        pending: bool,
+        caught_up: bool,
+        waited: bool = False,
+    ) -> bool:
         """Tell whether to commit now.
 
         PENDING: something was processed since the last commit. CAUGHT_UP: the last fetch
-        returned fewer records than asked for (nothing more is waiting locally).
+        returned fewer records than asked for (nothing more is waiting locally). WAITED:
+        outputs made while the last commit was in flight are waiting for this one; they
+        have waited a commit already, so the minimum interval does not hold them longer.
         """
         if not pending:
             return False
         since = now - last_commit
-        return since >= self.interval_secs or (caught_up and since >= self.min_interval_secs)
+        if since >= self.interval_secs:
+            return True
+        return caught_up and (waited or since >= self.min_interval_secs)

@@ -150,6 +150,7 @@ class ProcessingLoop:
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-commit")
         self._stopping = False
         self._last_commit = clock()
+        self._waited = False  # outputs made during the last commit wait for the next one
         self._held_partitions: set[int] = set()
         self._redo = False  # an aborted transaction's inputs are read again, not committed yet
         self._starting = False
@@ -220,6 +221,7 @@ class ProcessingLoop:
             last_commit=self._last_commit,
             pending=self._pending(),
             caught_up=len(batch) < self._max_batch,
+            waited=self._waited,
         ):
             self._begin_commit()
         line = timings.report(clock())
@@ -374,6 +376,7 @@ class ProcessingLoop:
         if offsets is None:
             return
         metadata = self._consumer.consumer_group_metadata()
+        self._waited = False
         lane, flushed = self._lanes.current, threading.Event()
         future = self._committer.submit(self._lanes.commit, lane, offsets, metadata, flushed)
         self._commit = _Commit(offsets, self._clock(), future, lane, flushed)
@@ -431,6 +434,8 @@ class ProcessingLoop:
         self._committed(commit.offsets, commit.started)
         for outgoing in held:
             self._send(outgoing)
+        # What the other lane took meanwhile (or what was held) waited through this commit.
+        self._waited = self._lanes.current.open
 
     def _committed(self, offsets: dict[TopicPartitionKey, int], started: float) -> None:
         self._offsets.committed(offsets)

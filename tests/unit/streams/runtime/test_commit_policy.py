@@ -26,3 +26,20 @@ def test_commit_is_due(since: float, pending: bool, caught_up: bool, due: bool) 
 def test_minimum_above_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="min interval"):
         CommitPolicy(interval_secs=0.01, min_interval_secs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("since", "pending", "caught_up", "due"),
+    [
+        (0.001, True, True, True),  # outputs waited through the last commit: at once
+        (0.001, False, True, False),  # ... but never with nothing to commit
+        (0.05, True, False, False),  # records keep coming: the interval still batches
+    ],
+)
+def test_outputs_that_waited_a_commit_do_not_wait_the_minimum_too(
+    since: float, pending: bool, caught_up: bool, due: bool
+) -> None:
+    assert (
+        POLICY.due(now=since, last_commit=0.0, pending=pending, caught_up=caught_up, waited=True)
+        is due
+    )
