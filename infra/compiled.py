@@ -3,7 +3,8 @@
 The hot path of the worker (indicators, strategies, the risk book, the trading core, the
 edge types) is plain typed Python that mypyc compiles to C extensions beside the sources:
 the same code, type-checked by the same mypy, with no second implementation to drift.
-Compiled, the alert-only worker runs ~1.7x faster per quote (BENCHMARKS.md, issue 11).
+Compiled, the alert-only worker runs ~1.6x as many quotes a second (BENCHMARKS.md,
+"Compiled hot path").
 
 Python loads `engine.cpython-311-*.so` in preference to `engine.py`, so an edit to a
 compiled source that is not rebuilt would run the old code silently; `check_fresh` (called

@@ -12,7 +12,7 @@ CPython's 700: a worker allocates some twenty objects per record (the record, it
 dict and floats, outputs), nearly all freed at once by reference counting, so at 700 the
 collector ran every few dozen records for nothing (~3.5% of the alert-only worker's time
 in process, BENCHMARKS.md "Compiled hot path"); a pass over 20,000 young objects takes
-well under a millisecond.
+about half a millisecond.
 """
 
 from __future__ import annotations

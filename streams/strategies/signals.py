@@ -29,7 +29,7 @@ def signal_id(
     # JSON keeps the fields apart unambiguously ("a|b" + "c" != "a" + "b|c").
     payload: str | None = None
     if type(symbol) is str and type(strategy_name) is str and type(ts_event_us) is int:
-        # What json.dumps gives for these fields, written out: the same text, 3x faster.
+        # What json.dumps gives for these fields, written out: the same text, faster.
         parts: list[str] = []
         triggers: Sequence[object] = trigger_ids  # checked here, not at the compiled call
         for trigger in triggers:

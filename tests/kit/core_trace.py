@@ -11,16 +11,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from producers.market.sample import SampleSource
-from schemas.codec import serializer_for
-from streams.context import TradingConfig
-from streams.engine import EngineSettings
-from streams.execution.config import load_fill_model
-from streams.risk.config import load_risk_config
-from streams.strategies import load_config
 from streams.strategies.config import EXAMPLES_DIR
-from streams.trading import PaperVenue, TradingCore
-from tests.kit.desk import RawRecord, avro_decoders
+from tests.kit.desk import RawRecord, goog_bars, toml_core
 
 # Strategies whose runs trade often (the parity configs) and the shipped default.
 TRACED = ("default.toml", "backtest_smacross_parity.toml", "backtest_rsi_reversion_parity.toml")
@@ -33,22 +25,12 @@ def _none(_key: object) -> None:
 
 def trace(toml: Path) -> Iterator[str]:
     """Yield one JSON line per record, dead letter and changed table key the core emits."""
-    overrides = {"risk.capital": "10000"}
-    trading = TradingConfig(load_risk_config(toml, overrides), load_fill_model(toml, overrides))
-    core = TradingCore(
-        load_config(toml, overrides),
-        EngineSettings(),
-        trading.risk,
-        partitions=1,
-        decoders=avro_decoders("market.bars", "Bar"),
-        venue=PaperVenue(trading.fill_model) if trading.risk.mode == "paper" else None,
-    )
-    encode = serializer_for("Bar", registry=None)
+    core = toml_core(toml, {"risk.capital": "10000"}, "market.bars", "Bar")
     loaders = dict.fromkeys(core.tables(), _none)
-    for i, row in enumerate(SampleSource.named("GOOG", clock=lambda: 0).records()):
-        assert row.record is not None
-        value = b"\x00garbage" if i % GARBAGE_EVERY == GARBAGE_EVERY - 1 else encode(row.record)
-        out = core.process([RawRecord(value, i, key=b"GOOG", topic="market.bars")], loaders)
+    for i, (_bar, raw) in enumerate(goog_bars()):
+        if i % GARBAGE_EVERY == GARBAGE_EVERY - 1:
+            raw = RawRecord(b"\x00garbage", i, key=b"GOOG", topic="market.bars")
+        out = core.process([raw], loaders)
         for name, record in out.records:
             yield json.dumps([i, name, record.key, record.value], sort_keys=True, default=str)
         for letter in out.deadletters:

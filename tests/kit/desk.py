@@ -6,17 +6,21 @@ the same desk in-process with `offline_desk(...)` and feed it `scripted_quotes(.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from infra.stage_tracing import StageTracer
+from producers.market.sample import SampleSource
 from schemas.codec import deserializer_for, serializer_for
+from streams.context import TradingConfig
 from streams.engine import EngineSettings
+from streams.execution.config import load_fill_model
 from streams.execution.fill_model import FillModel
-from streams.risk.config import RiskConfig, RiskLimits, SizingRule
-from streams.strategies import StrategyConfig, parse_config
+from streams.risk.config import RiskConfig, RiskLimits, SizingRule, load_risk_config
+from streams.strategies import StrategyConfig, load_config, parse_config
 from streams.trading import PaperVenue, TradingCore
 from tests.kit import stubs
 
@@ -134,6 +138,31 @@ def offline_desk(
         venue=PaperVenue(fill_model),
         tracers=tracers if tracers is not None else {},
     )
+
+
+def toml_core(toml: Path, overrides: Mapping[str, str], topic: str, record: str) -> TradingCore:
+    """Build the trading core a worker runs for the strategy TOML (with OVERRIDES) over TOPIC.
+
+    Paper mode gets the TOML's paper venue; other modes none, as in the worker.
+    """
+    trading = TradingConfig(load_risk_config(toml, overrides), load_fill_model(toml, overrides))
+    return TradingCore(
+        load_config(toml, overrides),
+        EngineSettings(),
+        trading.risk,
+        partitions=1,
+        decoders=avro_decoders(topic, record),
+        venue=PaperVenue(trading.fill_model) if trading.risk.mode == "paper" else None,
+    )
+
+
+def goog_bars() -> Iterator[tuple[dict[str, Any], RawRecord]]:
+    """Yield GOOG's sample bars, each with its registry-free Avro bytes as consumed."""
+    encode = serializer_for("Bar", registry=None)
+    for i, row in enumerate(SampleSource.named("GOOG", clock=lambda: 0).records()):
+        bar = row.record
+        assert bar is not None
+        yield bar, RawRecord(encode(bar), i, key=b"GOOG", topic="market.bars")
 
 
 def avro_decoders(topic: str, record: str = "Quote") -> dict[str, tuple[str, Any]]:

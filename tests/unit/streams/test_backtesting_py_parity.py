@@ -16,16 +16,8 @@ import pytest
 
 from consumers.backtest_metrics import equity_curve
 from consumers.backtest_roundtrips import round_trips
-from producers.market.sample import SampleSource
-from schemas.codec import serializer_for
-from streams.context import TradingConfig
-from streams.engine import EngineSettings
-from streams.execution.config import load_fill_model
-from streams.risk.config import load_risk_config
-from streams.strategies import load_config
 from streams.strategies.config import EXAMPLES_DIR
-from streams.trading import PaperVenue, TradingCore
-from tests.kit.desk import RawRecord, avro_decoders
+from tests.kit.desk import goog_bars, toml_core
 from tests.kit.parity import CASH, EQUITY_TOLERANCE, backtesting_py_run, our_trades
 
 
@@ -35,24 +27,11 @@ def _none(_key: str) -> None:
 
 def _run_core(toml: Path) -> tuple[list[dict[str, Any]], list[tuple[int, str, float]]]:
     """Run GOOG's bars through the paper core of TOML with the capital; return fills, prices."""
-    overrides = {"risk.capital": repr(CASH)}
-    trading = TradingConfig(load_risk_config(toml, overrides), load_fill_model(toml, overrides))
-    core = TradingCore(
-        load_config(toml, overrides),
-        EngineSettings(),
-        trading.risk,
-        partitions=1,
-        decoders=avro_decoders("market.bars", "Bar"),
-        venue=PaperVenue(trading.fill_model),
-    )
-    encode = serializer_for("Bar", registry=None)
+    core = toml_core(toml, {"risk.capital": repr(CASH)}, "market.bars", "Bar")
     loaders = dict.fromkeys(core.tables(), _none)
     fills: list[dict[str, Any]] = []
     prices = []
-    for i, row in enumerate(SampleSource.named("GOOG", clock=lambda: 0).records()):
-        bar = row.record
-        assert bar is not None
-        raw = RawRecord(encode(bar), i, key=b"GOOG", topic="market.bars")
+    for bar, raw in goog_bars():
         out = core.process([raw], loaders)
         fills += [dict(r.value) for name, r in out.records if name == "fills"]
         prices.append((int(bar["ts_event_us"]), "GOOG", float(bar["close"])))
