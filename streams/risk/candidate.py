@@ -172,8 +172,11 @@ class Candidate:
     def target(self) -> float:
         """The committed quantity the signal wants."""
         if self._target is None:
-            qty = (self.size_qty or 0.0) if self.needs_size else 0.0
-            self._target = qty if self.signal.side == "BUY" else -qty
+            if not self.needs_size:
+                self._target = 0.0  # never -0.0: it would show in the rejection's reason
+            else:
+                qty = self.size_qty or 0.0
+                self._target = qty if self.signal.side == "BUY" else -qty
         return self._target
 
     @property

@@ -619,3 +619,14 @@ def test_an_unusable_signal_raises_and_changes_nothing(bad: dict[str, Any]) -> N
 def test_an_unusable_fill_raises(bad: dict[str, Any]) -> None:
     with pytest.raises(InvalidInputError):
         RiskBook().on_fill(fill(**bad))
+
+
+@pytest.mark.parametrize(
+    ("side", "allow_short"), [("FLAT", True), ("FLAT", False), ("SELL", False)]
+)
+def test_a_target_that_needs_no_size_is_zero_not_minus_zero(side: str, allow_short: bool) -> None:
+    decision = RiskBook().decide(sig(side=side), config=make_config(allow_short=allow_short))
+
+    assert decision.rejection is not None
+    assert decision.rejection["reason"] == "already at target 0 (position + pending 0)"
+    assert repr(decision.rejection["values"]["target"]) == "0.0"
