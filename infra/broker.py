@@ -308,6 +308,7 @@ class LocalKafka(LocalJvmService):
             heap_mb=self._settings.kafka_heap_mb,
             initial_heap_mb=256,
             c1_only=False,
+            low_pause=True,
             args=[
                 *self._jvm_base(java, classpath)[1:],
                 "kafka.Kafka",

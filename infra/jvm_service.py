@@ -113,14 +113,19 @@ class LocalJvmService(abc.ABC):
         initial_heap_mb: int,
         c1_only: bool,
         args: list[str],
+        low_pause: bool = False,
     ) -> list[str]:
         # Two cores run every JVM and the Python workers: serial GC, a first heap of at most
         # INITIAL_HEAP_MB; C1 alone (C1_ONLY) starts sooner where peak speed does not matter.
+        # LOW_PAUSE (the broker): ZGC instead, whose pauses stay under a millisecond. The
+        # serial collector stopped the broker for ~24 ms about once a second at 1,000
+        # quotes/s, and every request in flight (a commit's, a fetch's) waited it out: a
+        # pause in every latency tail (BENCHMARKS.md, "The broker's collector").
         return [
             str(java.path),
             f"-Xms{min(initial_heap_mb, heap_mb)}m",
             f"-Xmx{heap_mb}m",
-            "-XX:+UseSerialGC",
+            "-XX:+UseZGC" if low_pause else "-XX:+UseSerialGC",
             *(["-XX:TieredStopAtLevel=1"] if c1_only else []),
             "-Xshare:auto",
             "-XX:+ExitOnOutOfMemoryError",

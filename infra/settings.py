@@ -161,11 +161,12 @@ class Settings(BaseSettings):
         "last commit (commit_interval_ms bounds a busy one).",
     )
     transaction_lanes: int = Field(
-        default=2,
+        default=3,
         ge=1,
-        le=2,
-        description="A worker's transactional producers: with 2, outputs made while one "
-        "commits go straight into the other's transaction (see streams.runtime.loop).",
+        le=4,
+        description="A worker's transactional producers, taking turns: outputs made while "
+        "one commits go straight into the next one's transaction (streams.runtime.lanes; "
+        "3, so a lane never begins while its last commit's markers are being written).",
     )
     transaction_timeout_ms: float = Field(
         default=10_000.0,

@@ -1,23 +1,34 @@
 """A worker's transaction lanes: one producer takes new outputs while another commits.
 
 With one transactional producer, what the loop makes while a commit is in flight must
-wait for the commit to return, and the next transaction's first record then meets the
-coordinator still writing the last one's markers (librdkafka retries the
-CONCURRENT_TRANSACTIONS answer after a fixed 20 ms). With two, the committing lane first
-writes all its records (a flush), and from then on new outputs go straight into the other
-lane's transaction, which commits next (BENCHMARKS.md, "Two lanes"). What keeps this
-exactly once:
+wait for the commit to return. With several, the committing lane first writes all its
+records (a flush), and from then on new outputs go straight into the next lane's
+transaction, which commits next (BENCHMARKS.md, "Two lanes"). The lanes take turns.
+
+Three by default, not two: a transaction's first record makes librdkafka register its
+partitions with the coordinator (AddPartitionsToTxn), and while the coordinator is still
+writing the markers of the same producer's last transaction it answers
+CONCURRENT_TRANSACTIONS, which librdkafka retries after a fixed 20 ms
+(`rdkafka_txnmgr.c`, not configurable). With two lanes the lane taking outputs is the one
+whose commit returned a moment ago, so its registration often met that answer and the
+next commit's flush waited the 20 ms; with three it is the one that committed two commits
+ago, whose markers are written by then (BENCHMARKS.md, "Three lanes"). What keeps this
+exactly once, whatever the number:
 
 - **Each partition's order.** The flush comes before the switch, so every partition gets
   one transaction's records before the next one's.
-- **Input offsets in commit order.** A lane sends its offsets only after the other lane's
-  commit returned, and the group coordinator keeps, per partition, the offset whose commit
-  record it appended last (even when the markers land in the other order).
-- **Aborts.** The other lane's outputs came from records processed after the aborted
+- **Input offsets in commit order.** One commit is in flight at a time: a lane sends its
+  offsets only after the previous lane's commit returned, and the group coordinator keeps,
+  per partition, the offset whose commit record it appended last (even when the markers
+  land in another order).
+- **Aborts.** The next lane's outputs came from records processed after the aborted
   transaction's; the loop aborts every lane and reads them all again.
 
 Lane 0's transactional id is the worker's (`transactional_ids`), so a one-lane worker keeps
-the id of the runtime before lanes.
+the id of the runtime before lanes. A worker started with fewer lanes than its dead
+predecessor does not fence the extra lanes' ids: a transaction one of them left open is
+aborted by the broker after `transaction_timeout_ms`, and until then `read_committed`
+readers of its partitions wait.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from streams.runtime.offsets import TopicPartitionKey
-from streams.runtime.transactions import TransactionalOutput
+from streams.runtime.transactions import Outgoing, TransactionalOutput
 
 __all__ = ["TransactionLanes", "transactional_ids"]
 
@@ -73,15 +84,28 @@ class TransactionLanes:
         offsets: dict[TopicPartitionKey, int],
         metadata: Any,
         flushed: threading.Event,
+        writes: Sequence[Outgoing] = (),
     ) -> None:
-        """Commit thread: write LANE's records, set FLUSHED, commit.
+        """Commit thread: write LANE's outputs, set FLUSHED, add the changelog WRITES, commit.
 
-        Once FLUSHED is set, another lane may take outputs; with one lane it never is.
+        Once FLUSHED is set, another lane may take outputs; with one lane it never is. The
+        changelog writes go in after that, so the next lane's outputs do not wait for them
+        (they were most of what a flush waited for: a partition registration and a produce
+        request per changelog partition). Their order holds all the same: a lane writes
+        changelogs only in its own commit, one commit is in flight at a time, and a commit
+        returns only once every record of its transaction is written.
         """
         if len(self._lanes) > 1 and lane.flush():
             flushed.set()
+        for outgoing in writes:
+            lane.produce(*outgoing)
         lane.commit(offsets, metadata)
 
     def switch_from(self, lane: TransactionalOutput) -> None:
-        """Make a lane other than LANE (committing, its records written) the current one."""
-        self.current = next(other for other in self._lanes if other is not lane)
+        """Make the lane after LANE (committing, its records written) the current one.
+
+        The lanes take turns, so the one taking outputs is the one whose commit returned
+        longest ago (see the module's docstring on why that matters with three).
+        """
+        lanes = self._lanes
+        self.current = lanes[(lanes.index(lane) + 1) % len(lanes)]

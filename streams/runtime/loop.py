@@ -11,10 +11,12 @@ coordinator (5 to 40 ms on a busy two-core machine), and a loop that waited for 
 every record that arrives meanwhile. So the commit runs on a thread of its own while the
 loop goes on fetching and processing, and the keys changed meanwhile belong to the next
 commit. What those batches produce is held back until the committing producer has written
-its records, then goes into the other transaction lane's transaction
+its outputs, then goes into the next transaction lane's transaction
 (`streams.runtime.lanes` says why that stays exactly once); with one lane, until the
-commit returns. If the commit fails, every lane's open transaction is aborted with
-everything since the last commit (see Errors).
+commit returns. The changed keys' state is serialized when the commit begins, but written
+to the changelogs by the commit thread after that flush, so new outputs do not wait for
+it. If the commit fails, every lane's open transaction is aborted with everything since
+the last commit (see Errors).
 
 **Rebalances** are announced by librdkafka from inside a fetch, so they always find the
 loop between batches: the revocation waits for a commit in flight, commits what was
@@ -49,7 +51,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from infra.clock import Clock, wall_clock_us
 from streams.deadletter import HEADER_PREFIX
-from streams.edge import Headers, StageOutput
+from streams.edge import StageOutput
 from streams.runtime.commit_policy import CommitPolicy
 from streams.runtime.exceptions import StreamRuntimeError, TransactionAbortedError
 from streams.runtime.heap import PauseClock, freeze_startup_heap
@@ -61,7 +63,7 @@ from streams.runtime.restore import ChangelogRestorer
 from streams.runtime.stages import Delivery, Stage
 from streams.runtime.tables import ChangelogTable
 from streams.runtime.timings import LoopTimings
-from streams.runtime.transactions import TransactionalOutput
+from streams.runtime.transactions import Outgoing, TransactionalOutput
 from streams.runtime.watchdog import CommitWatch, LoopProgress, Watchdog
 
 __all__ = ["STAGE_HEADER", "LoopState", "ProcessingLoop"]
@@ -72,8 +74,6 @@ STAGE_HEADER = f"{HEADER_PREFIX}stage"
 _IDLE_POLL_SECS = 0.05  # how long a fetch waits for a first record, at most
 _BUSY_POLL_SECS = 0.002  # ... while a commit is in flight
 _REQUEST_SECS = 30.0
-
-Outgoing = tuple[str, bytes | None, bytes | None, Headers | None, int | None]
 
 
 @dataclass
@@ -371,14 +371,17 @@ class ProcessingLoop:
 
     # ------------------------------------------------------------ commits
     def _begin_commit(self) -> None:
-        """Write the changed keys' state, then commit on the commit thread (no wait)."""
-        offsets = self._stage_commit()
-        if offsets is None:
+        """Serialize the changed keys' state, then commit on the commit thread (no wait)."""
+        staged = self._stage_commit()
+        if staged is None:
             return
+        offsets, writes = staged
         metadata = self._consumer.consumer_group_metadata()
         self._waited = False
         lane, flushed = self._lanes.current, threading.Event()
-        future = self._committer.submit(self._lanes.commit, lane, offsets, metadata, flushed)
+        future = self._committer.submit(
+            self._lanes.commit, lane, offsets, metadata, flushed, writes
+        )
         self._commit = _Commit(offsets, self._clock(), future, lane, flushed)
 
     def _switch_lane(self) -> None:
@@ -392,22 +395,24 @@ class ProcessingLoop:
         for outgoing in held:
             self._send(outgoing)
 
-    def _stage_commit(self) -> dict[TopicPartitionKey, int] | None:
-        """Send the changed keys' state into the open transaction; return the offsets to commit.
+    def _stage_commit(self) -> tuple[dict[TopicPartitionKey, int], list[Outgoing]] | None:
+        """Serialize the changed keys' state; return the offsets to commit and the changelog writes.
 
         None: nothing to commit. The keys changed from here on belong to the next commit.
+        The writes go into the committing lane's transaction on the commit thread, after
+        its outputs are written (`TransactionLanes.commit` says why that stays in order).
         """
-        output = self._lanes.current
+        writes: list[Outgoing] = []
         for stage_index, table_name, partition, key in self._dirty:
             stage = self._stages[stage_index]
             table = stage.tables[table_name]
             write = table.write(partition, key, stage.processor.state(table_name, key))
-            output.produce(table.topic, write.value, key.encode(), None, partition)
+            writes.append((table.topic, write.value, key.encode(), None, partition))
         self._dirty.clear()
         offsets = self._offsets.pending()
-        if not output.open and not offsets:
+        if not self._lanes.current.open and not offsets and not writes:
             return None
-        return offsets
+        return offsets, writes
 
     async def _settle(self, *, wait: bool) -> None:
         """Finish the commit in flight if it is done (or WAIT for it)."""
@@ -456,10 +461,14 @@ class ProcessingLoop:
             self._finish(commit)
         started = self._clock()
         try:
-            offsets = self._stage_commit()
-            if offsets is None:
+            staged = self._stage_commit()
+            if staged is None:
                 return
-            self._lanes.current.commit(offsets, self._consumer.consumer_group_metadata())
+            offsets, writes = staged
+            lane = self._lanes.current
+            for outgoing in writes:
+                lane.produce(*outgoing)
+            lane.commit(offsets, self._consumer.consumer_group_metadata())
         except TransactionAbortedError as exc:
             log.warning("transaction aborted, resuming from the last commit: %s", exc)
             self._reset()

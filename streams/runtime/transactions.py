@@ -24,11 +24,14 @@ from confluent_kafka import KafkaException, Producer, TopicPartition
 
 from streams.runtime.exceptions import FatalTransactionError, TransactionAbortedError
 
-__all__ = ["TransactionalOutput"]
+__all__ = ["Outgoing", "TransactionalOutput"]
 
 log = logging.getLogger("primestream.runtime")
 T = TypeVar("T")
 _RETRIES = 5
+
+# One record for a transaction: topic, value, key, headers, partition (None: by key).
+Outgoing = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]] | None, int | None]
 
 
 class TransactionalOutput:

@@ -1,10 +1,16 @@
 """End-to-end latency of the paper trading loop on the real broker (issue 4, point 8).
 
-Run: .venv/bin/python -m tests.bench.bench_latency [--rates 1000,5000] [--secs 60] [--lanes 1,2]
+Run: .venv/bin/python -m tests.bench.bench_latency [--rates 1000,5000] [--secs 60]
+     [--variant NAME:KEY=VALUE,...]... [--rounds N]
 
-`--lanes 1,2` runs each rate once per transaction-lane count, back to back (same broker,
-same minutes), and prints each p99 as a ratio to the first count's: the machine drifts
-from hour to hour more than the effects compared, so only same-run ratios are compared.
+`--variant` names a worker configuration by the `PRIMESTREAM_*` settings it gives the
+worker (e.g. `--variant two:PRIMESTREAM_TRANSACTION_LANES=2 --variant
+three:PRIMESTREAM_TRANSACTION_LANES=3`); each rate runs once per variant, back to back
+(same broker, same minutes), `--rounds` times over, and each p99 is printed as a ratio to
+the first variant's in the same round: the machine drifts from hour to hour more than the
+effects compared, so only same-run ratios are compared. The worker gets no other
+`PRIMESTREAM_*` variable of this process's environment (`make_namespace` drops them), so a
+setting to compare must be given here.
 
 Per rate: a fresh namespace and a fresh `primestream worker` with
 PRIMESTREAM_TRADING_MODE=paper and a strategy TOML that trades often (ma_cross 2/5 on
@@ -27,10 +33,13 @@ paper desk emits, in the batch of the filling quote, one position record per fil
   time of the quote that made it (the signal's `ts_event_us`): the original system's
   "signal within 50 ms".
 
-Warm-up excluded: 500 unpaced quotes the worker must commit first, then the first
---warmup-secs of the paced feed. Percentiles from an HDR histogram (µs, 3 significant
-digits). The worker's rate is read from its consumer group's committed offsets on the
-quotes (`consumers.lag.group_position`), sampled every second while the feed runs. A run
+Warm-up excluded: first a run of --broker-warmup-secs (20) at the highest rate on the
+fresh broker, not measured (the broker's JIT compiles its request paths meanwhile: a
+trading desk's broker has been up for hours); then per run 500 unpaced quotes the worker
+must commit first, and the first --warmup-secs of the paced feed. Percentiles from an HDR
+histogram (µs, 3 significant digits). The worker's rate is read from its consumer group's
+committed offsets on the quotes (`consumers.lag.group_position`), sampled every second
+while the feed runs. A run
 is BEHIND when the worker committed under 95% of the fed rate or was more than 2 s of
 quotes behind when the feed ended (its latency then measures a backlog, not the
 pipeline), and INCOMPLETE when quotes were still uncommitted after the bounded drain
@@ -90,6 +99,7 @@ SAMPLE_SECS = 1.0
 KEEP_UP_SHARE = 0.95  # of the fed rate the worker must commit
 KEEP_UP_LAG_SECS = 2.0  # quotes (in seconds of feed) it may be behind when the feed ends
 TREND_SECS = 10.0
+BROKER_WARMUP_SECS = 20.0  # the fresh broker's JIT compiles its hot paths meanwhile
 HDR_MAX_US = 3_600_000_000
 VIEWS = {
     "produced": "fill quote -> position produced",
@@ -97,10 +107,34 @@ VIEWS = {
     "from_signal_quote": "signal quote -> position produced",
     "commit_wait": "  visible - produced (commit wait)",
     "signal_visible": "signal quote -> signal visible",
+    "signal_produced": "  signal quote -> signal produced",
+    "signal_commit_wait": "  visible - produced (commit wait)",
 }
 _PCTS = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
 DESK_CONFIG = desk_toml(FAST_STRATEGIES, qty=10.0, unlimited=True, slippage_bps=None)
 _DECODE = {name: deserializer_for(name, registry=None) for name in ("Fill", "Order", "Position")}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named worker configuration: the `PRIMESTREAM_*` settings it runs with."""
+
+    name: str
+    env: dict[str, str]
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        """Parse NAME:KEY=VALUE,KEY=VALUE (keys must be PRIMESTREAM_ settings)."""
+        name, _, pairs = text.partition(":")
+        env = {}
+        for pair in filter(None, pairs.split(",")):
+            key, sep, value = pair.partition("=")
+            if not sep or not key.startswith("PRIMESTREAM_"):
+                raise argparse.ArgumentTypeError(f"{pair!r}: expected PRIMESTREAM_KEY=VALUE")
+            env[key] = value
+        if not name:
+            raise argparse.ArgumentTypeError(f"{text!r}: a variant needs a name before ':'")
+        return cls(name, env)
 
 
 # ------------------------------------------------------------------ live observers
@@ -324,6 +358,20 @@ def signal_latency(seen: list[tuple[int, int, int]], start_us: int) -> dict[str,
     return hdr_summary([received - event for event, _, received in seen if event >= start_us])
 
 
+def signal_parts(seen: list[tuple[int, int, int]], start_us: int) -> dict[str, Any]:
+    """Split signal visibility into produced (Kafka timestamp - event) and the commit wait.
+
+    The worker stamps a record when it hands it to its producer (CreateTime, ms): what comes
+    before is the feed, the fetch, processing and holding back; what comes after is the
+    transaction's commit and the reader's fetch.
+    """
+    window = [(e, r, v) for e, r, v in seen if e >= start_us]
+    return {
+        "signal_produced": hdr_summary([record - event for event, record, _ in window]),
+        "signal_commit_wait": hdr_summary([received - record for _, record, received in window]),
+    }
+
+
 def trend(chains: list[Chain], start_us: int, end_us: int) -> dict[str, float | None]:
     """Return the produced p50 (ms) of the first and last TREND_SECS: a backlog grows it."""
     span = int(TREND_SECS * 1e6)
@@ -361,18 +409,18 @@ def run_rate(
     secs: float,
     warmup_secs: float,
     drain_secs: float,
-    lanes: int | None = None,
+    variant: Variant | None = None,
 ) -> dict[str, Any]:
     """Feed a fresh paper-mode worker RATE quotes/s; return its latencies and progress.
 
-    LANES: the worker's transaction lanes (None: the runtime's default).
+    VARIANT: settings given to the worker (None: the runtime's defaults).
     """
     ns = make_namespace(bootstrap, home, commit_interval_ms=COMMIT_INTERVAL_MS)
     config = home / "desk.toml"
     config.write_text(DESK_CONFIG)
     env = {**ns.env, "PRIMESTREAM_TRADING_MODE": "paper"}
-    if lanes is not None:
-        env["PRIMESTREAM_TRANSACTION_LANES"] = str(lanes)
+    if variant is not None:
+        env |= variant.env
     feed_rows, progress, visible = live_quotes(FEED_SYMBOLS), Progress(ns), VisiblePositions(ns)
     signals = VisibleSignals(ns)
     visible.start()
@@ -392,7 +440,8 @@ def run_rate(
     worker |= {"left_after_drain": left_after_drain, "unprocessed_at_stop": unprocessed}
     return {
         "rate": rate,
-        "lanes": lanes,
+        "variant": None if variant is None else variant.name,
+        "worker_env": None if variant is None else variant.env,
         "secs": secs,
         "warmup_secs": warmup_secs,
         "status": _status(worker),
@@ -400,6 +449,7 @@ def run_rate(
         "worker": worker,
         **measured(ns, feed.start_us + int(warmup_secs * 1e6), feed.end_us, visible.received),
         "signal_visible": signal_latency(signals.seen, feed.start_us + int(warmup_secs * 1e6)),
+        **signal_parts(signals.seen, feed.start_us + int(warmup_secs * 1e6)),
     }
 
 
@@ -436,21 +486,22 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
         f"{PARTITIONS} partitions, commit {COMMIT_INTERVAL_MS:.0f} ms, HDR percentiles)",
         f"  {'rate':>7} {'view':<37} {'count':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
     ]
-    baselines: dict[float, dict[str, Any]] = {}
+    baselines: dict[tuple[float, int], dict[str, Any]] = {}
     for run in runs:
-        lanes = run.get("lanes")
+        variant = run.get("variant")
         for number, (key, label) in enumerate(VIEWS.items()):
             p = run["latency"][key] if key in run["latency"] else run[key]
             figures = " ".join(f"{p.get(k, float('nan')):>8.1f}" for k in _PCTS)
             rate = f"{run['rate']:>6,.0f}/s" if number == 0 else " " * 8
             out.append(f"  {rate} {label:<37} {p['count']:>7,} {figures}")
-            if number == 0 and lanes is not None:
-                out.append(f"{' ' * 10}{lanes} transaction lane(s)")
+            if number == 0 and variant is not None:
+                settings = " ".join(f"{k}={v}" for k, v in run["worker_env"].items())
+                out.append(f"{' ' * 10}variant {variant} (round {run['round']}): {settings}")
         out += _run_notes(run)
-        if lanes is not None:
-            base = baselines.setdefault(run["rate"], run)
+        if variant is not None:
+            base = baselines.setdefault((run["rate"], run["round"]), run)
             if base is not run:
-                out.append(f"{' ' * 10}p99 vs {base['lanes']} lane(s): " + _ratios(run, base))
+                out.append(f"{' ' * 10}p99 vs {base['variant']}: " + _ratios(run, base))
     return out
 
 
@@ -521,9 +572,22 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rates", default="1000,5000", help="Quotes/s, comma-separated.")
     parser.add_argument("--secs", type=float, default=60.0, help="Measured seconds per rate.")
     parser.add_argument("--warmup-secs", type=float, default=5.0, help="Paced, not measured.")
+    parser.add_argument(
+        "--broker-warmup-secs",
+        type=float,
+        default=BROKER_WARMUP_SECS,
+        help="A first, unmeasured run at the highest rate on the fresh broker (0: none).",
+    )
     parser.add_argument("--drain-secs", type=float, default=DRAIN_SECS)
     parser.add_argument(
-        "--lanes", default="", help="Transaction lane counts to compare, e.g. 1,2 (per rate)."
+        "--variant",
+        action="append",
+        default=[],
+        type=Variant.parse,
+        help="NAME:KEY=VALUE,... worker settings to compare (repeat; the first is the base).",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="Times over every variant, interleaved."
     )
     return parser.parse_args()
 
@@ -536,25 +600,41 @@ def main() -> None:
         home = Path(tmp)
         (home / "logs").mkdir()
         runs = []
-        lane_counts: list[int | None] = [int(n) for n in args.lanes.split(",") if n.strip()]
-        for rate in rates:
-            for lanes in lane_counts or [None]:
-                what = "" if lanes is None else f", {lanes} lane(s)"
-                print(
-                    f"  {rate:,.0f} quotes/s for {args.warmup_secs:.0f} + {args.secs:.0f} s{what}",
-                    flush=True,
-                )
-                runs.append(
-                    run_rate(
+        variants: list[Variant | None] = args.variant or [None]
+        if args.broker_warmup_secs > 0:
+            print(
+                f"  warming the broker up: {max(rates):,.0f} quotes/s for "
+                f"{args.broker_warmup_secs:.0f} s (not measured)",
+                flush=True,
+            )
+            run_rate(
+                endpoints.bootstrap_servers,
+                home,
+                rate=max(rates),
+                secs=args.broker_warmup_secs,
+                warmup_secs=0.0,
+                drain_secs=args.drain_secs,
+                variant=variants[0],
+            )
+        for round_ in range(1, args.rounds + 1):
+            for rate in rates:
+                for variant in variants:
+                    what = "" if variant is None else f", {variant.name} (round {round_})"
+                    print(
+                        f"  {rate:,.0f} quotes/s for {args.warmup_secs:.0f} + "
+                        f"{args.secs:.0f} s{what}",
+                        flush=True,
+                    )
+                    run = run_rate(
                         endpoints.bootstrap_servers,
                         home,
                         rate=rate,
                         secs=args.secs,
                         warmup_secs=args.warmup_secs,
                         drain_secs=args.drain_secs,
-                        lanes=lanes,
+                        variant=variant,
                     )
-                )
+                    runs.append(run | {"round": round_})
     print("\n".join(lines(runs)))
     print(f"saved {save(runs, load_at_start)}")
 

@@ -166,6 +166,18 @@ def test_status_reports_both_running_with_real_versions(
     assert local.resolve_endpoints(settings) == started
 
 
+def test_the_broker_runs_a_low_pause_collector_and_the_registry_the_serial_one(
+    settings: Settings, started: local.Endpoints
+) -> None:
+    # The broker's stop-the-world pauses sat in every latency tail (infra/jvm_service.py).
+    flags = {}
+    for service in local.status(settings):
+        assert service.pid is not None
+        argv = Path(f"/proc/{service.pid}/cmdline").read_bytes().split(b"\0")
+        flags[service.name] = [a.decode() for a in argv if a.startswith(b"-XX:+Use")]
+    assert flags == {"kafka": ["-XX:+UseZGC"], "registry": ["-XX:+UseSerialGC"]}
+
+
 def test_up_is_idempotent(settings: Settings, started: local.Endpoints) -> None:
     pids_before = [s.pid for s in local.status(settings)]
 

@@ -57,9 +57,15 @@ class _Message:
 
 
 class _Consumer:
-    """One partition of END records; hands out CHUNK at a time from its position."""
+    """One partition of END records; hands out CHUNK at a time from its position.
 
-    def __init__(self, end: int, chunk: int, before_fetch: threading.Event | None) -> None:
+    PAUSE: seconds each poll takes (records arriving over time, not all at once).
+    """
+
+    def __init__(
+        self, end: int, chunk: int, before_fetch: threading.Event | None, pause: float = 0.0
+    ) -> None:
+        self.pause = pause
         self.position = 0
         self.end = end
         self.chunk = chunk
@@ -73,6 +79,8 @@ class _Consumer:
             # of a real worker, whose abort lands while a fetch is out.
             self._before_second_fetch.wait(5)
             time.sleep(0.05)
+        if self.pause:
+            time.sleep(self.pause)
         if self.position >= self.end:
             return None
         message = _Message(self.position)
@@ -212,7 +220,7 @@ def test_without_an_abort_every_batch_is_processed_once() -> None:
 
 
 class _Lane(_Output):
-    """One of two transactional outputs: its commits take a while and go to a shared log."""
+    """One of several transactional outputs: its commits take a while and go to a shared log."""
 
     def __init__(self, failed: threading.Event, name: str, log: list[tuple[str, list[bytes]]]):
         super().__init__(failed)
@@ -231,7 +239,7 @@ class _Lane(_Output):
         self._log.append((self.name, self.committed[before:]))
 
 
-def _two_lanes(consumer: _Consumer, lanes: list[_Lane]) -> ProcessingLoop:
+def _with_lanes(consumer: _Consumer, lanes: list[_Lane]) -> ProcessingLoop:
     loop = _loop(consumer, lanes[0])
     loop._lanes = TransactionLanes(lanes)  # type: ignore[arg-type]
     return loop
@@ -243,7 +251,7 @@ def test_two_lanes_take_turns_and_commit_every_output_once_in_order() -> None:
     log: list[tuple[str, list[bytes]]] = []
     consumer = _Consumer(end=30, chunk=3, before_fetch=None)
     lanes = [_Lane(failed, "a", log), _Lane(failed, "b", log)]
-    loop = _two_lanes(consumer, lanes)
+    loop = _with_lanes(consumer, lanes)
 
     async def run() -> None:
         deadline = time.monotonic() + 10
@@ -264,12 +272,40 @@ def test_two_lanes_take_turns_and_commit_every_output_once_in_order() -> None:
     assert max(lane.commits[-1][(TOPIC, 0)] for lane in lanes) == 30
 
 
+def test_three_lanes_take_turns_in_rotation_and_commit_every_output_once_in_order() -> None:
+    failed = threading.Event()
+    failed.set()  # no commit fails
+    log: list[tuple[str, list[bytes]]] = []
+    consumer = _Consumer(end=45, chunk=3, before_fetch=None, pause=0.008)
+    lanes = [_Lane(failed, name, log) for name in "abc"]
+    loop = _with_lanes(consumer, lanes)
+
+    async def run() -> None:
+        deadline = time.monotonic() + 10
+        while consumer.position < 45 and time.monotonic() < deadline:
+            await loop._step()
+        loop._commit_now()
+
+    asyncio.run(run())
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
+
+    # Each commit is the next lane's: the lane taking outputs is always the one whose own
+    # commit returned longest ago.
+    names = [name for name, _ in log]
+    assert len(names) >= 4
+    assert names == ["abc"[i % 3] for i in range(len(names))]
+    assert [value for _, values in log for value in values] == [
+        str(offset).encode() for offset in range(45)
+    ]
+
+
 def test_an_aborted_commit_aborts_the_other_lane_and_reads_everything_again() -> None:
     failed = threading.Event()  # the first commit fails
     log: list[tuple[str, list[bytes]]] = []
     consumer = _Consumer(end=24, chunk=3, before_fetch=None)
     lanes = [_Lane(failed, "a", log), _Lane(failed, "b", log)]
-    loop = _two_lanes(consumer, lanes)
+    loop = _with_lanes(consumer, lanes)
 
     async def run() -> None:
         deadline = time.monotonic() + 10
