@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
+from streams.edge import Headers
 from streams.runtime.exceptions import FatalTransactionError, TransactionAbortedError
 
 __all__ = ["Outgoing", "TransactionalOutput"]
@@ -31,7 +32,7 @@ T = TypeVar("T")
 _RETRIES = 5
 
 # One record for a transaction: topic, value, key, headers, partition (None: by key).
-Outgoing = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]] | None, int | None]
+Outgoing = tuple[str, bytes | None, bytes | None, Headers | None, int | None]
 
 
 class TransactionalOutput:

@@ -353,20 +353,17 @@ def latencies(chains: list[Chain], received: dict[tuple[int, int], int]) -> dict
     }
 
 
-def signal_latency(seen: list[tuple[int, int, int]], start_us: int) -> dict[str, Any]:
-    """Return the HDR summary of signal visibility after START_US (received - event time)."""
-    return hdr_summary([received - event for event, _, received in seen if event >= start_us])
+def signal_views(seen: list[tuple[int, int, int]], start_us: int) -> dict[str, Any]:
+    """Return the HDR summaries of the signals after START_US: visible, produced, commit wait.
 
-
-def signal_parts(seen: list[tuple[int, int, int]], start_us: int) -> dict[str, Any]:
-    """Split signal visibility into produced (Kafka timestamp - event) and the commit wait.
-
-    The worker stamps a record when it hands it to its producer (CreateTime, ms): what comes
-    before is the feed, the fetch, processing and holding back; what comes after is the
-    transaction's commit and the reader's fetch.
+    Visible is received - event time; the worker stamps a record when it hands it to its
+    producer (CreateTime, ms), which splits that into produced (the feed, the fetch,
+    processing, holding back) and the commit wait (the transaction's commit and the
+    reader's fetch).
     """
     window = [(e, r, v) for e, r, v in seen if e >= start_us]
     return {
+        "signal_visible": hdr_summary([received - event for event, _, received in window]),
         "signal_produced": hdr_summary([record - event for event, record, _ in window]),
         "signal_commit_wait": hdr_summary([received - record for _, record, received in window]),
     }
@@ -436,6 +433,7 @@ def run_rate(
     finally:
         visible.stop()
         signals.stop()
+    measured_from = feed.start_us + int(warmup_secs * 1e6)
     worker = worker_rate(progress.samples, feed.rate)
     worker |= {"left_after_drain": left_after_drain, "unprocessed_at_stop": unprocessed}
     return {
@@ -447,9 +445,8 @@ def run_rate(
         "status": _status(worker),
         "feed": {"quotes": feed.sent, "secs": round(feed.secs, 2), "rate": round(feed.rate)},
         "worker": worker,
-        **measured(ns, feed.start_us + int(warmup_secs * 1e6), feed.end_us, visible.received),
-        "signal_visible": signal_latency(signals.seen, feed.start_us + int(warmup_secs * 1e6)),
-        **signal_parts(signals.seen, feed.start_us + int(warmup_secs * 1e6)),
+        **measured(ns, measured_from, feed.end_us, visible.received),
+        **signal_views(signals.seen, measured_from),
     }
 
 
