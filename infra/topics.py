@@ -20,6 +20,7 @@ __all__ = [
     "TopicSpec",
     "changelog_specs",
     "changelog_topic",
+    "legacy_changelog_topic",
     "plan_topics",
     "topic_specs",
 ]
@@ -106,31 +107,42 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     ]
 
 
-def changelog_topic(app_id: str, table: str) -> str:
-    """Return the changelog topic of TABLE of the app APP_ID (its namespace is in the id)."""
+def changelog_topic(app_id: str) -> str:
+    """Return the changelog topic of the app APP_ID's tables (its namespace is in the id).
+
+    One topic for all of a worker's tables, its keys prefixed by the table's name
+    (`streams.runtime.tables.changelog_key`), not one per table: every partition a
+    transaction writes is one more produce request in its flush, one more partition to
+    register with the coordinator and one more commit marker, and with five tables a
+    paper-desk commit wrote ~15 changelog partitions where it now writes ~3
+    (BENCHMARKS.md, "One changelog topic").
+    """
+    return f"{app_id}-changelog"
+
+
+def legacy_changelog_topic(app_id: str, table: str) -> str:
+    """Return where primestream 0.1 kept TABLE's changelog (one topic per table)."""
     return f"{app_id}-{table}-changelog"
 
 
-def changelog_specs(settings: Settings, app_id: str, tables: Iterable[str]) -> list[TopicSpec]:
-    """Return the compacted changelog topics of a worker's TABLES (full names: no namespace).
+def changelog_specs(settings: Settings, app_id: str) -> list[TopicSpec]:
+    """Return the compacted changelog topic of a worker's tables (full name: no namespace).
 
     Partitioned like the trading topics: a table's partition is its input partition's;
     replicated like them (by default as the cluster's topics are: a changelog is state).
     """
-    min_isr = _min_isr(settings.replication_factor)
     return [
         TopicSpec(
-            name=changelog_topic(app_id, table),
+            name=changelog_topic(app_id),
             record=None,
             partitions=settings.partitions,
             replication_factor=settings.replication_factor,
             cleanup_policy="compact",
             retention_ms=-1,
-            min_insync_replicas=min_isr,
+            min_insync_replicas=_min_isr(settings.replication_factor),
             keyed_by_symbol=False,
-            doc=f"committed state of the {table} table, by key",
+            doc="committed state of the app's tables, keyed by table/key",
         )
-        for table in tables
     ]
 
 

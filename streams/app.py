@@ -43,6 +43,7 @@ from streams.runtime.clients import (
 )
 from streams.runtime.identity import WorkerSlot, claim_slot
 from streams.runtime.lanes import transactional_ids
+from streams.runtime.migrate import migrate_changelogs
 from streams.runtime.restore import ChangelogRestorer
 from streams.runtime.transactions import TransactionalOutput
 from streams.strategies import load_config
@@ -102,7 +103,14 @@ def _loop(
     tables = sorted({t.name for s in stages for t in s.tables.values()})
     admin = AdminClient(admin_config(settings, servers))
     apply_topics(admin, topic_specs(settings), namespace=settings.namespace)
-    apply_topics(admin, changelog_specs(settings, ident, tables))
+    apply_topics(admin, changelog_specs(settings, ident))
+    migrate_changelogs(
+        admin,
+        ident,
+        tables,
+        restore_consumer_config(settings, servers, ident, client_id),
+        transactional_producer_config(settings, servers, ident, client_id),
+    )
     slot: WorkerSlot = claim_slot(settings.home / "workers" / ident / "slots", settings.worker_id)
     outputs = [
         TransactionalOutput(transactional_producer_config(settings, servers, txn_id, client_id))

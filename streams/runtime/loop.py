@@ -407,7 +407,7 @@ class ProcessingLoop:
             stage = self._stages[stage_index]
             table = stage.tables[table_name]
             write = table.write(partition, key, stage.processor.state(table_name, key))
-            writes.append((table.topic, write.value, key.encode(), None, partition))
+            writes.append((table.topic, write.value, table.record_key(key), None, partition))
         self._dirty.clear()
         offsets = self._offsets.pending()
         if not self._lanes.current.open and not offsets and not writes:

@@ -1,8 +1,9 @@
 """Rebuild a table's partitions from their changelogs, committed records only, to the settled end.
 
 When a worker is given a partition, its tables' state for that partition is whatever the
-changelog holds: the restorer reads each changelog partition from its start to its end with
-a `read_committed` consumer of its own (assigned, never in a group). "The end" must be the
+changelog holds (one topic for all tables; each record's key names its table): the
+restorer reads each changelog partition from its start to its end with a `read_committed`
+consumer of its own (assigned, never in a group). "The end" must be the
 end after the previous owner's last transaction: that owner committed before it gave the
 partition up, but the transaction's commit markers reach the changelog partitions a moment
 later, and until they do a `read_committed` reader stops short of that transaction's
@@ -33,13 +34,14 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from streams.recovery import RecoveryWatch
 from streams.runtime.exceptions import RestoreStalledError
-from streams.runtime.tables import ChangelogTable
+from streams.runtime.tables import ChangelogTable, split_changelog_key
 
 __all__ = ["ChangelogRestorer"]
 
 log = logging.getLogger("primestream.runtime")
 _SETTLE_POLL_SECS = 0.05
 _REQUEST_SECS = 10.0
+_WARNINGS = 10  # skipped records logged, then only counted
 
 TP = tuple[str, int]
 
@@ -61,15 +63,18 @@ class ChangelogRestorer:
         self._clock = clock
         self._consumer: Any = None
         self._admin: Any = None
+        self.skipped = 0  # changelog records that name no table of this worker
 
     def restore(self, tables: Sequence[ChangelogTable], partitions: Iterable[int]) -> int:
         """Load PARTITIONS of every table from its changelog; return the records read."""
-        owners = {(t.topic, p): t for t in tables for p in sorted(set(partitions))}
+        owners: dict[TP, dict[str, ChangelogTable]] = {}
+        for partition in sorted(set(partitions)):
+            for table in tables:
+                owners.setdefault((table.topic, partition), {})[table.name] = table
+                table.drop(partition)
+                table.hold(partition)
         if not owners:
             return 0
-        for (_, partition), table in owners.items():
-            table.drop(partition)
-            table.hold(partition)
         ends = self._settled_ends(list(owners))
         todo = {tp: end for tp, end in ends.items() if end > 0}
         if not todo:
@@ -135,7 +140,7 @@ class ChangelogRestorer:
                 time.sleep(0.2)
 
     # ------------------------------------------------------------------ read
-    def _read(self, owners: Mapping[TP, ChangelogTable], ends: dict[TP, int]) -> int:
+    def _read(self, owners: Mapping[TP, Mapping[str, ChangelogTable]], ends: dict[TP, int]) -> int:
         consumer = self._ensure_consumer()
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
         positions: dict[TP, int] = dict.fromkeys(ends, 0)
@@ -152,7 +157,7 @@ class ChangelogRestorer:
                         if message.offset() >= waiting.get(tp, 0):
                             waiting.pop(tp, None)
                         continue
-                    owners[tp].restored(tp[1], message.key(), message.value())
+                    self._apply(owners[tp], tp, message)
                     positions[tp] = message.offset() + 1
                     read += 1
                     if positions[tp] >= waiting.get(tp, 0):
@@ -167,6 +172,24 @@ class ChangelogRestorer:
             consumer.unassign()
             self._watch.observe(self._clock(), False, {}, {})
         return read
+
+    def _apply(self, tables: Mapping[str, ChangelogTable], tp: TP, message: Any) -> None:
+        """Hand MESSAGE to the table its key names (a table this worker lacks: skipped)."""
+        try:
+            name, key = split_changelog_key(message.key() or b"")
+        except ValueError as exc:  # not written by a worker
+            self._skipped(tp, f"a record at offset {message.offset()}: {exc}")
+            return
+        table = tables.get(name)
+        if table is None:
+            self._skipped(tp, f"state of a table this worker has not: {name}")
+            return
+        table.restored(tp[1], key, message.value())
+
+    def _skipped(self, tp: TP, what: str) -> None:
+        self.skipped += 1
+        if self.skipped <= _WARNINGS:
+            log.warning("%s[%d]: skipped %s", tp[0], tp[1], what)
 
     def _ensure_consumer(self) -> Any:
         if self._consumer is None:

@@ -65,7 +65,7 @@ class StreamRuntime:
         """Return the table NAME (one per worker, shared by the stages that name it)."""
         table = self.tables.get(name)
         if table is None:
-            table = ChangelogTable(name, changelog_topic(self.app.conf.id, name))
+            table = ChangelogTable(name, changelog_topic(self.app.conf.id))
             self.tables[name] = table
         return table
 

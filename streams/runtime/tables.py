@@ -2,16 +2,18 @@
 
 A table is what Kafka has committed, nothing more. Agents keep live objects (engines, books)
 in their own working sets between batches and say which keys they changed; at each commit
-the worker serializes every changed key **once** and writes it to the table's compacted
-changelog topic inside the transaction (`write`), and the new values become the table's
-only when that transaction committed (`commit`); an aborted one leaves the table as it was
-(`abort`). So the table never holds a write Kafka aborted, a restart or a rebalance rebuilds
-it from the changelog alone (`streams.runtime.restore`), and no local store needs wiping
-after a crash.
+the worker serializes every changed key **once** and writes it to the worker's compacted
+changelog topic inside the transaction (`write`; one topic for all tables, each record
+keyed `<table>/<key>`: `infra.topics.changelog_topic` says why), and the new values
+become the table's only when that transaction committed (`commit`); an aborted one leaves
+the table as it was (`abort`). So the table never holds a write Kafka aborted, a restart
+or a rebalance rebuilds it from the changelog alone (`streams.runtime.restore`), and no
+local store needs wiping after a crash.
 
 Values are kept as the encoded bytes (compact: 5,000 symbols of engine state are a few MB)
 and decoded on read. Keys are the symbol (or `partition-<n>`) as UTF-8; a key written by the
-faust runtime this replaced (JSON-quoted) is read too.
+faust runtime before it (JSON-quoted, in a per-table changelog) is read too
+(`streams.runtime.migrate`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,17 @@ from typing import Any
 
 from infra.topics import changelog_topic
 
-__all__ = ["ChangelogTable", "changelog_topic", "decode_key", "decode_value", "encode_value"]
+__all__ = [
+    "ChangelogTable",
+    "changelog_key",
+    "changelog_topic",
+    "decode_key",
+    "decode_value",
+    "encode_value",
+    "split_changelog_key",
+]
+
+_TABLE_END = "/"
 
 
 def encode_value(value: Any) -> bytes:
@@ -47,6 +59,26 @@ def decode_key(raw: bytes) -> str:
     return text
 
 
+def changelog_key(table: str, key: str) -> bytes:
+    """Return the changelog record key of TABLE's KEY (`<table>/<key>`)."""
+    return f"{table}{_TABLE_END}{key}".encode()
+
+
+def split_changelog_key(raw: bytes) -> tuple[str, str]:
+    """Return the (table, key) a changelog record key names; ValueError if it names none.
+
+    A table's name never holds a "/" (a key may: `BRK/B`), so the first one ends it.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"a changelog key that is not UTF-8: {raw!r}") from exc
+    table, end, key = text.partition(_TABLE_END)
+    if not end or not table:
+        raise ValueError(f"a changelog key without a table: {raw!r}")
+    return table, key
+
+
 @dataclass(frozen=True)
 class Write:
     """One key's new state in the open transaction (None: deleted)."""
@@ -63,6 +95,8 @@ class ChangelogTable:
     """
 
     def __init__(self, name: str, topic: str) -> None:
+        if _TABLE_END in name or not name:
+            raise ValueError(f"a table's name must be non-empty, without {_TABLE_END!r}: {name!r}")
         self.name = name
         self.topic = topic
         self._lock = threading.Lock()
@@ -113,6 +147,10 @@ class ChangelogTable:
         self._pending.append(change)
         return change
 
+    def record_key(self, key: str) -> bytes:
+        """Return KEY's changelog record key (the table's name first: the topic is shared)."""
+        return changelog_key(self.name, key)
+
     def commit(self) -> None:
         """Make the open transaction's writes the table's (it committed)."""
         with self._lock:
@@ -139,11 +177,8 @@ class ChangelogTable:
         with self._lock:
             self._partitions.pop(partition, None)
 
-    def restored(self, partition: int, key: bytes | None, value: bytes | None) -> None:
-        """Apply one committed changelog record of PARTITION (value None: a deletion)."""
-        if key is None:
-            return
-        name = decode_key(key)
+    def restored(self, partition: int, name: str, value: bytes | None) -> None:
+        """Apply one committed changelog record of PARTITION, key NAME (value None: deleted)."""
         with self._lock:
             part = self._partitions.setdefault(partition, {})
             if value is None:

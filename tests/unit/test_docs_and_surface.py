@@ -62,6 +62,7 @@ PUBLIC = {
         "TopicSpec",
         "changelog_specs",
         "changelog_topic",
+        "legacy_changelog_topic",
         "plan_topics",
         "topic_specs",
     },

@@ -116,10 +116,10 @@ def test_topics_and_changelogs_take_the_clusters_replication_unless_told(tmp_pat
     default = _settings(tmp_path)
     told = _settings(tmp_path, replication_factor=3)
 
-    for specs in (topic_specs(default), changelog_specs(default, "app", ["positions"])):
+    for specs in (topic_specs(default), changelog_specs(default, "app")):
         assert {(s.replication_factor, s.min_insync_replicas) for s in specs} == {(None, None)}
         assert all("min.insync.replicas" not in s.configs() for s in specs)
-    for specs in (topic_specs(told), changelog_specs(told, "app", ["positions"])):
+    for specs in (topic_specs(told), changelog_specs(told, "app")):
         assert {(s.replication_factor, s.min_insync_replicas) for s in specs} == {(3, 2)}
         assert all(s.configs()["min.insync.replicas"] == "2" for s in specs)
 

@@ -15,11 +15,11 @@ def test_topics_groups_and_state_are_grouped_by_namespace() -> None:
         "signals",
         "bt1.market.quotes",
         "bt1.signals",
-        "primestream-bt1-signal-state-changelog",
+        "primestream-bt1-changelog",
         "primestream-bt1-__assignor-__leader",
         "bt1-x.fills",
-        "primestream-bt1-x-positions-changelog",
-        "primestream-signal-state-changelog",  # the live app's own topic
+        "primestream-bt1-x-changelog",
+        "primestream-changelog",  # the live app's own topic
         "other.thing",
     ]
     groups = ["primestream", "primestream-bt1", "primestream-bt1-x", "someone-else"]
@@ -33,11 +33,11 @@ def test_topics_groups_and_state_are_grouped_by_namespace() -> None:
         "bt1.market.quotes",
         "bt1.signals",
         "primestream-bt1-__assignor-__leader",
-        "primestream-bt1-signal-state-changelog",
+        "primestream-bt1-changelog",
     ]
     assert bt1.groups == ["primestream-bt1"]
     assert bt1.state_dirs == [Path("/h/workers/primestream-bt1")]
-    assert bt1x.topics == ["bt1-x.fills", "primestream-bt1-x-positions-changelog"]
+    assert bt1x.topics == ["bt1-x.fills", "primestream-bt1-x-changelog"]
     assert bt1x.groups == ["primestream-bt1-x"]
 
 

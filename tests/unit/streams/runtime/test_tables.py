@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import json
 
-from streams.runtime.tables import ChangelogTable, decode_key, encode_value
+import pytest
+
+from infra.topics import changelog_topic
+from streams.runtime.tables import (
+    ChangelogTable,
+    changelog_key,
+    decode_key,
+    encode_value,
+    split_changelog_key,
+)
 
 
 def test_a_write_is_the_tables_only_once_its_transaction_committed() -> None:
@@ -56,11 +65,10 @@ def test_dropping_a_partition_forgets_its_keys_only() -> None:
 
 def test_restored_records_fill_the_partition_and_tombstones_delete() -> None:
     table = ChangelogTable("t", "c")
-    table.restored(2, b"A", encode_value({"n": 1}))
-    table.restored(2, b"A", encode_value({"n": 2}))
-    table.restored(2, b"B", encode_value({"n": 3}))
-    table.restored(2, b"B", None)
-    table.restored(2, None, b"ignored: no key")
+    table.restored(2, "A", encode_value({"n": 1}))
+    table.restored(2, "A", encode_value({"n": 2}))
+    table.restored(2, "B", encode_value({"n": 3}))
+    table.restored(2, "B", None)
 
     assert table.items() == [("A", {"n": 2})]
     assert table.get("A", partition=2) == {"n": 2}
@@ -79,3 +87,28 @@ def test_non_finite_floats_survive_the_round_trip() -> None:
     table.commit()
 
     assert table.get("K") == {"limit": float("inf")}
+
+
+def test_tables_share_one_changelog_their_keys_name_the_table() -> None:
+    positions = ChangelogTable("positions", changelog_topic("app"))
+    books = ChangelogTable("paper-books", changelog_topic("app"))
+
+    assert positions.topic == books.topic == "app-changelog"
+    assert positions.record_key("AAPL") == b"positions/AAPL"
+    assert split_changelog_key(books.record_key("BRK/B")) == ("paper-books", "BRK/B")
+    assert split_changelog_key(changelog_key("risk-state", "partition-3")) == (
+        "risk-state",
+        "partition-3",
+    )
+
+
+@pytest.mark.parametrize("raw", [b"AAPL", b"/AAPL", b"\xff/x", b""])
+def test_a_changelog_key_that_names_no_table_is_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError, match="changelog key"):
+        split_changelog_key(raw)
+
+
+@pytest.mark.parametrize("name", ["", "a/b"])
+def test_a_table_name_that_could_not_be_told_from_its_keys_is_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="table's name"):
+        ChangelogTable(name, "app-changelog")
