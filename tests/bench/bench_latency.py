@@ -25,7 +25,10 @@ paper desk emits, in the batch of the filling quote, one position record per fil
 
 - produced: that position record's Kafka timestamp (CreateTime, ms, read back
   read_uncommitted) - the filling quote's event time (the Fill's `ts_event_us`);
-- visible: when a read_committed reader in this process received the record - the same;
+- visible: when a read_committed reader received the record - the same (the readers run
+  as threads of the feeding process; `readers=process` in a variant runs them in a process
+  of their own, as a user's service would: `observers.py`. An A/B at 1,000 quotes/s found
+  no difference the noise did not swamp, BENCHMARKS.md "One changelog topic");
 - from the signal's quote: produced timestamp - the order's `ts_event_us` (the quote that
   made the signal), i.e. including the wait for the symbol's next quote;
 - commit wait: visible - produced;
@@ -77,19 +80,18 @@ from tests.bench.bench_signals import (
     PARTITIONS,
     SYMBOLS,
     Namespace,
-    VisibleSignals,
     _code_version,
     drain,
     live_quotes,
     make_namespace,
     publish_quotes,
     read_all,
-    receive,
     running,
     worker_argv,
     worker_lag,
 )
 from tests.bench.harness import RESULTS, broker
+from tests.bench.observers import ObserverProcess, ObserverThreads
 from tests.kit.desk import desk_toml
 
 FEED_SYMBOLS = SYMBOLS[:5]
@@ -115,51 +117,39 @@ DESK_CONFIG = desk_toml(FAST_STRATEGIES, qty=10.0, unlimited=True, slippage_bps=
 _DECODE = {name: deserializer_for(name, registry=None) for name in ("Fill", "Order", "Position")}
 
 
+READERS = ("thread", "process")
+
+
 @dataclass(frozen=True)
 class Variant:
-    """A named worker configuration: the `PRIMESTREAM_*` settings it runs with."""
+    """A named configuration: the `PRIMESTREAM_*` settings the worker runs with, and where
+    the read_committed readers run (`tests/bench/observers.py`: "thread" or "process")."""
 
     name: str
     env: dict[str, str]
+    readers: str = READERS[0]
 
     @classmethod
     def parse(cls, text: str) -> Variant:
-        """Parse NAME:KEY=VALUE,KEY=VALUE (keys must be PRIMESTREAM_ settings)."""
+        """Parse NAME:KEY=VALUE,... (keys: PRIMESTREAM_ settings, or `readers`)."""
         name, _, pairs = text.partition(":")
-        env = {}
+        env, readers = {}, READERS[0]
         for pair in filter(None, pairs.split(",")):
             key, sep, value = pair.partition("=")
+            if key == "readers" and value in READERS:
+                readers = value
+                continue
             if not sep or not key.startswith("PRIMESTREAM_"):
-                raise argparse.ArgumentTypeError(f"{pair!r}: expected PRIMESTREAM_KEY=VALUE")
+                raise argparse.ArgumentTypeError(
+                    f"{pair!r}: expected PRIMESTREAM_KEY=VALUE or readers={'|'.join(READERS)}"
+                )
             env[key] = value
         if not name:
             raise argparse.ArgumentTypeError(f"{text!r}: a variant needs a name before ':'")
-        return cls(name, env)
+        return cls(name, env, readers)
 
 
 # ------------------------------------------------------------------ live observers
-class VisiblePositions(VisibleSignals):
-    """A read_committed reader of `positions`: when each (partition, offset) became visible."""
-
-    def __init__(self, ns: Namespace) -> None:
-        super().__init__(ns)
-        self._topic = ns.topic("positions")
-        self.received: dict[tuple[int, int], int] = {}
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                batch = receive(self._consumer)
-                received_us = wall_clock_us()
-                for message in batch:
-                    if message.error() is None:
-                        self.received[(message.partition(), message.offset())] = received_us
-                if batch:
-                    self.last_receive = time.monotonic()
-        finally:
-            self._consumer.close()
-
-
 @dataclass(frozen=True)
 class Sample:
     """The worker group's committed offsets on the quotes, summed, at a moment."""
@@ -418,10 +408,10 @@ def run_rate(
     env = {**ns.env, "PRIMESTREAM_TRADING_MODE": "paper"}
     if variant is not None:
         env |= variant.env
-    feed_rows, progress, visible = live_quotes(FEED_SYMBOLS), Progress(ns), VisiblePositions(ns)
-    signals = VisibleSignals(ns)
-    visible.start()
-    signals.start()
+    readers = READERS[0] if variant is None else variant.readers
+    feed_rows, progress = live_quotes(FEED_SYMBOLS), Progress(ns)
+    observers = ObserverProcess(ns) if readers == "process" else ObserverThreads(ns)
+    observers.start()
     log = home / "logs" / f"latency-desk-{ns.settings.namespace}.log"
     try:
         with running(worker_argv(config), env, log) as alive:
@@ -429,10 +419,8 @@ def run_rate(
             feed = paced_feed(ns, feed_rows, progress, rate, warmup_secs + secs)
             left_after_drain = drain(ns, alive, timeout=drain_secs)
         unprocessed = worker_lag(ns)
-        visible.wait_quiet(quiet_secs=1.0, timeout=30)
     finally:
-        visible.stop()
-        signals.stop()
+        received, seen = observers.finish()
     measured_from = feed.start_us + int(warmup_secs * 1e6)
     worker = worker_rate(progress.samples, feed.rate)
     worker |= {"left_after_drain": left_after_drain, "unprocessed_at_stop": unprocessed}
@@ -440,13 +428,14 @@ def run_rate(
         "rate": rate,
         "variant": None if variant is None else variant.name,
         "worker_env": None if variant is None else variant.env,
+        "readers": readers,
         "secs": secs,
         "warmup_secs": warmup_secs,
         "status": _status(worker),
         "feed": {"quotes": feed.sent, "secs": round(feed.secs, 2), "rate": round(feed.rate)},
         "worker": worker,
-        **measured(ns, measured_from, feed.end_us, visible.received),
-        **signal_views(signals.seen, measured_from),
+        **measured(ns, measured_from, feed.end_us, received),
+        **signal_views(seen, measured_from),
     }
 
 
@@ -493,6 +482,7 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
             out.append(f"  {rate} {label:<37} {p['count']:>7,} {figures}")
             if number == 0 and variant is not None:
                 settings = " ".join(f"{k}={v}" for k, v in run["worker_env"].items())
+                settings += f" (readers: {run.get('readers', 'thread')})"
                 out.append(f"{' ' * 10}variant {variant} (round {run['round']}): {settings}")
         out += _run_notes(run)
         if variant is not None:
