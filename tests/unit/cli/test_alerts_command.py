@@ -15,6 +15,7 @@ _CLI = str(Path(sys.executable).with_name("primestream"))
 
 def _run(*args: str, urls: list[str] | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRIMESTREAM_")}
+    env["PRIMESTREAM_HOME"] = os.environ["PRIMESTREAM_HOME"]  # the test's own (conftest)
     if urls is not None:
         env["PRIMESTREAM_ALERT_WEBHOOK_URLS"] = json.dumps(urls)
     env["PRIMESTREAM_ALERT_TIMEOUT_SECS"] = "3"
