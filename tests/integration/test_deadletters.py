@@ -327,12 +327,17 @@ def test_a_redrive_killed_with_sigkill_and_run_again_sends_each_dead_letter_once
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    watermarks = Consumer(
+        consumer_config(scope.settings, scope.settings.bootstrap_servers or "", "watermarks")
+    )
     try:
-        # a chunk is 500 dead letters: past 1,000 records the redrive is well under way
-        eventually(lambda: _log_end(scope, quotes) > 1_000, timeout=120, interval=0.05)
+        # A chunk is 500 dead letters, ten in all: kill as soon as the first records are
+        # written (a fresh client per look was slow enough for a whole redrive to finish).
+        eventually(lambda: _log_end(watermarks, quotes) > 0, timeout=120, interval=0.01)
     finally:
         running.send_signal(signal.SIGKILL)
         running.wait(30)
+        watermarks.close()
     assert running.returncode == -signal.SIGKILL
     assert len(read_raw(scope.runtime, markers)) < _KILL_COUNT  # killed before the end
 
@@ -347,18 +352,12 @@ def test_a_redrive_killed_with_sigkill_and_run_again_sends_each_dead_letter_once
     assert len(read_raw(scope.runtime, markers)) == _KILL_COUNT
 
 
-def _log_end(scope: Scope, topic: str) -> int:
+def _log_end(consumer: Consumer, topic: str) -> int:
     """Return the sum of TOPIC's high watermarks (uncommitted records included)."""
-    consumer = Consumer(
-        consumer_config(scope.settings, scope.settings.bootstrap_servers or "", "watermarks")
+    return sum(
+        consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
+        for p in (0, 1)
     )
-    try:
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-            for p in (0, 1)
-        )
-    finally:
-        consumer.close()
 
 
 def _read_uncommitted_count(scope: Scope, topic: str) -> int:
