@@ -514,13 +514,16 @@ class VisibleSignals:
                 received_us = wall_clock_us()
                 for message in batch:
                     if message.error() is None:
-                        event_us = self._decode(message.value())["ts_event_us"]
-                        record_us = message.timestamp()[1] * 1000
-                        self.seen.append((event_us, record_us, received_us))
+                        self._take(message, received_us)
                 if batch:
                     self.last_receive = time.monotonic()
         finally:
             self._consumer.close()
+
+    def _take(self, message: Message, received_us: int) -> None:
+        """Stamp one record that arrived at RECEIVED_US."""
+        event_us = self._decode(message.value())["ts_event_us"]
+        self.seen.append((event_us, message.timestamp()[1] * 1000, received_us))
 
     def wait_quiet(self, quiet_secs: float, timeout: float) -> None:
         """Block until nothing arrived for QUIET_SECS (or TIMEOUT passed)."""

@@ -11,11 +11,11 @@ than the noise between runs.
 from __future__ import annotations
 
 import multiprocessing
-import time
 from typing import Any
 
-from infra.clock import wall_clock_us
-from tests.bench.bench_signals import Namespace, VisibleSignals, receive
+from confluent_kafka import Message
+
+from tests.bench.bench_signals import Namespace, VisibleSignals
 
 __all__ = ["ObserverProcess", "ObserverThreads", "VisiblePositions"]
 
@@ -34,18 +34,8 @@ class VisiblePositions(VisibleSignals):
         self._topic = ns.topic("positions")
         self.received: Received = {}
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                batch = receive(self._consumer)
-                received_us = wall_clock_us()
-                for message in batch:
-                    if message.error() is None:
-                        self.received[(message.partition(), message.offset())] = received_us
-                if batch:
-                    self.last_receive = time.monotonic()
-        finally:
-            self._consumer.close()
+    def _take(self, message: Message, received_us: int) -> None:
+        self.received[(message.partition(), message.offset())] = received_us
 
 
 class ObserverThreads:
