@@ -21,7 +21,11 @@ class TransactionAbortedError(StreamRuntimeError):
 
 
 class FatalTransactionError(StreamRuntimeError):
-    """The producer can no longer write (fenced by a newer worker with its id): the worker stops."""
+    """The producer cannot go on (fenced by a newer worker, or stuck in a call): the worker stops.
+
+    Its restart resumes from the last commit, which exactly-once across kill -9 already
+    relies on.
+    """
 
 
 class RestoreStalledError(StreamRuntimeError):

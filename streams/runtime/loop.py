@@ -33,7 +33,9 @@ agents' working sets (tables hold committed state only, so nothing else needs un
 batch that was being fetched when the abort landed is dropped unprocessed (the rewind reads
 it again, after the records before it); a
 fatal producer error, a restore that stalls or a batch an agent could not process stops
-the worker with the reason (its restart resumes from the last commit).
+the worker with the reason (its restart resumes from the last commit). A stopping loop
+first waits for a commit in flight (librdkafka refuses an abort while the commit thread is
+inside a call), and the stall watchdog watches it until every thread is done.
 """
 
 from __future__ import annotations
@@ -185,12 +187,14 @@ class ProcessingLoop:
             raise
         finally:
             pauses.remove()
-            self._closing = True  # watched too: a close can wait for a dead coordinator
+            # Watched to the end: a close can wait for a dead coordinator, or for a commit
+            # retrying against one (the process cannot exit before the commit thread does).
+            self._closing = True
             await self._fetching(self._close)
-            if self._watchdog is not None:
-                self._watchdog.stop()
             self._fetcher.shutdown(wait=True)
             self._committer.shutdown(wait=True)
+            if self._watchdog is not None:
+                self._watchdog.stop()
 
     def stop(self) -> None:
         """Ask the loop to finish its current step, commit and leave."""
@@ -294,6 +298,12 @@ class ProcessingLoop:
         )
 
     def _close(self) -> None:
+        commit = self._commit
+        if commit is not None:
+            # Whatever stopped the loop, the commit thread may still be inside a call on
+            # its lane's producer, and librdkafka refuses any other transactional call
+            # (the abort of the close) until that one returns.
+            commit.future.exception()
         if self._consumer is None:
             return
         try:

@@ -7,10 +7,17 @@ coordinator refuses its stale generation), which is the fencing the per-partitio
 of the old runtime existed for. One producer means one commit per interval, whatever the
 number of partitions.
 
-Errors are sorted the way librdkafka's transactional API asks: a retriable one is retried,
-one that requires an abort aborts the transaction (`TransactionAbortedError`: the caller
-rewinds its inputs and drops its working state), a fatal one (`FatalTransactionError`: a
-newer producer with the same transactional id fenced this one) stops the worker.
+Errors are sorted the way librdkafka's transactional API asks (confluent-kafka's
+`Producer` docs): a retriable one is retried by calling the same method again, one that
+requires an abort aborts the transaction (`TransactionAbortedError`: the caller rewinds its
+inputs and drops its working state), and anything else is fatal (`FatalTransactionError`):
+the worker stops and its restart resumes from the last commit. Fatal includes a retriable
+error whose retries ran out: a call that timed out is still in progress inside librdkafka,
+which refuses every other transactional call until the same one is made again
+(`_CONFLICT`, "Conflicting ... API call is already in progress"), so not even an abort can
+follow it. A make reliability run once met exactly that (a send_offsets timed out during a
+broker kill, the abort after it was refused, the worker hung): see BENCHMARKS.md,
+"Broker failure".
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from streams.edge import Headers
 from streams.runtime.exceptions import FatalTransactionError, TransactionAbortedError
@@ -38,9 +45,16 @@ Outgoing = tuple[str, bytes | None, bytes | None, Headers | None, int | None]
 class TransactionalOutput:
     """Begin, produce into and commit the worker's transactions (one open at a time)."""
 
-    def __init__(self, config: Mapping[str, Any], *, timeout_secs: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        timeout_secs: float = 30.0,
+        make_producer: Callable[[dict[str, Any]], Any] = Producer,
+    ) -> None:
         self._config = dict(config)
         self._timeout = timeout_secs
+        self._make_producer = make_producer
         self._producer: Any = None
         self.open = False
         self.produced = 0  # records in the open transaction
@@ -57,7 +71,7 @@ class TransactionalOutput:
         A transaction left open by a dead predecessor with the same id is aborted here, so
         `read_committed` readers of what it wrote move on at once.
         """
-        self._producer = Producer(self._config)
+        self._producer = self._make_producer(self._config)
         self._call("init transactions", lambda: self._producer.init_transactions(self._timeout))
 
     def produce(
@@ -118,18 +132,25 @@ class TransactionalOutput:
         self.commits += 1
 
     def abort(self) -> None:
-        """Abort the open transaction, if any: nothing it holds will ever be visible."""
+        """Abort the open transaction, if any: nothing it holds will ever be visible.
+
+        A timed-out abort is resumed by aborting again; any other failure is fatal (the
+        producer's transaction is in a state no call of ours can end).
+        """
         if not self.open:
             return
         self.open = False
         self.produced = 0
-        try:
-            self._producer.abort_transaction(self._timeout)
-        except KafkaException as exc:
-            error = exc.args[0]
-            if error.fatal():
-                raise FatalTransactionError(f"abort failed: {error.str()}") from exc
-            raise TransactionAbortedError(f"abort failed: {error.str()}") from exc
+        for attempt in range(_RETRIES + 1):
+            try:
+                self._producer.abort_transaction(self._timeout)
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not _retriable(error) or attempt == _RETRIES:
+                    raise FatalTransactionError(f"abort failed: {error.str()}") from exc
+                log.info("abort: %s, retrying", error.str())
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         """Abort what is open and release the producer."""
@@ -137,7 +158,7 @@ class TransactionalOutput:
             return
         try:
             self.abort()
-        except (TransactionAbortedError, FatalTransactionError) as exc:
+        except FatalTransactionError as exc:
             log.warning("closing the producer: %s", exc)
         try:
             self._producer.flush(5)
@@ -151,20 +172,21 @@ class TransactionalOutput:
                 return call()
             except KafkaException as exc:
                 error = exc.args[0]
-                if error.fatal():
-                    raise FatalTransactionError(f"{what}: {error.str()}") from exc
-                if error.txn_requires_abort():
+                if error.txn_requires_abort() and not error.fatal():
                     self.abort()
                     raise TransactionAbortedError(f"{what}: {error.str()}") from exc
-                if not error.retriable() or attempt == _RETRIES:
-                    raise TransactionAbortedError(f"{what}: {error.str()}") from self._aborted(exc)
+                if not _retriable(error) or attempt == _RETRIES:
+                    raise FatalTransactionError(f"{what}: {error.str()}") from exc
                 log.info("%s: %s, retrying", what, error.str())
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _aborted(self, exc: KafkaException) -> KafkaException:
-        try:
-            self.abort()
-        except (TransactionAbortedError, FatalTransactionError) as nested:
-            log.warning("after %s: %s", exc, nested)
-        return exc
+
+def _retriable(error: KafkaError) -> bool:
+    """Whether calling the same method again can succeed.
+
+    librdkafka marks `_CONFLICT` retriable, but it means another transactional call is
+    still in progress (one that timed out, or one on another thread): repeating this one
+    cannot end that, so it is treated as fatal.
+    """
+    return bool(error.retriable()) and not error.fatal() and error.code() != KafkaError._CONFLICT

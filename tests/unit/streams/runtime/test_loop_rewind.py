@@ -301,3 +301,70 @@ def test_an_aborted_commit_aborts_the_other_lane_and_reads_everything_again() ->
     assert [value for _, values in log for value in values] == [
         str(offset).encode() for offset in range(24)
     ]
+
+
+class _SlowLane(_Output):
+    """A lane whose commit is still inside librdkafka until RELEASE is set; logs each call."""
+
+    def __init__(self, release: threading.Event, calls: list[str]) -> None:
+        failed = threading.Event()
+        failed.set()  # its commit succeeds
+        super().__init__(failed)
+        self._release, self._calls = release, calls
+
+    def commit(self, offsets: Mapping[tuple[str, int], int], metadata: object) -> None:
+        self._calls.append("commit begins")
+        self._release.wait(5)
+        super().commit(offsets, metadata)
+        self._calls.append("commit returns")
+
+    def abort(self) -> None:
+        self._calls.append("abort")
+        super().abort()
+
+    def close(self) -> None:
+        self._calls.append("close")
+        self.abort()
+
+
+class _Closed:
+    def close(self) -> None:
+        return None
+
+
+class _ClosingConsumer(_Consumer):
+    def close(self) -> None:
+        return None
+
+
+def test_a_loop_stopping_on_an_error_waits_for_the_commit_in_flight_before_aborting() -> None:
+    """librdkafka refuses an abort while the commit thread is inside a call (`_CONFLICT`).
+
+    A worker whose loop failed while a commit was in flight used to close its lanes at
+    once: the abort was refused, and the process then hung unwatched on the commit thread.
+    """
+    calls: list[str] = []
+    release = threading.Event()
+    consumer = _ClosingConsumer(end=3, chunk=3, before_fetch=None)
+    lane = _SlowLane(release, calls)
+    loop = _loop(consumer, lane)
+    loop._restorer = _Closed()  # type: ignore[assignment]
+
+    async def fail_with_a_commit_in_flight() -> None:
+        await loop._step()  # processes the three records and begins their commit
+        assert loop._commit is not None
+        lane.open = True  # the next transaction's first output, made during the commit
+
+    asyncio.run(fail_with_a_commit_in_flight())
+    loop.state.error = "StreamRuntimeError: an agent failed"
+    closing = threading.Thread(target=loop._close)
+    closing.start()
+    time.sleep(0.2)
+    assert calls == ["commit begins"]  # the close waits: no abort while the commit runs
+    assert loop.progress().waiting  # and the watchdog still counts it as waiting
+    release.set()
+    closing.join(5)
+    assert not closing.is_alive()
+    assert calls == ["commit begins", "commit returns", "close", "abort"]
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
