@@ -104,7 +104,9 @@ def publish_rows(
     tracer = RecordTracer(tracing, settings.tracing_sample_ratio)
     encode = runtime.serializer(record, topic)
     config = producer_config(
-        settings, runtime.endpoints.bootstrap_servers, **{"delivery.report.only.error": True}
+        settings,
+        runtime.endpoints.bootstrap_servers,
+        **{"delivery.report.only.error": True, "linger.ms": settings.publish_linger_ms},
     )
     stats = PublishStats()
     config["on_delivery"] = stats.on_delivery

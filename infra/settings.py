@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         description="This worker's stable identity (its transactional id's suffix); unset: "
         "<host>-<n>, the lowest n no other live worker of this home holds.",
     )
+    publish_linger_ms: float = Field(
+        default=5.0,
+        ge=0.0,
+        description="How long `produce` (and the demo's feed) gathers records into one request: "
+        "the first record of a batch waits up to this long, so on a live feed it is part "
+        "of every signal's latency.",
+    )
     producer_linger_ms: float = Field(
         default=5.0,
         ge=0.0,

@@ -402,7 +402,8 @@ def run_rate(
 
     VARIANT: settings given to the worker (None: the runtime's defaults).
     """
-    ns = make_namespace(bootstrap, home, commit_interval_ms=COMMIT_INTERVAL_MS)
+    feed_settings = None if variant is None else variant.env  # the feed's producer reads them too
+    ns = make_namespace(bootstrap, home, commit_interval_ms=COMMIT_INTERVAL_MS, feed=feed_settings)
     config = home / "desk.toml"
     config.write_text(DESK_CONFIG)
     env = {**ns.env, "PRIMESTREAM_TRADING_MODE": "paper"}

@@ -121,9 +121,20 @@ class Namespace:
         return self.settings.topic(name)
 
 
-def make_namespace(bootstrap: str, home: Path, *, commit_interval_ms: float = 100.0) -> Namespace:
-    """Create a fresh namespace (registry off, 4 partitions) and apply its topic table."""
+def make_namespace(
+    bootstrap: str,
+    home: Path,
+    *,
+    commit_interval_ms: float = 100.0,
+    feed: Mapping[str, str] | None = None,
+) -> Namespace:
+    """Create a fresh namespace (registry off, 4 partitions) and apply its topic table.
+
+    FEED: `PRIMESTREAM_*` settings for this process's side (the feed's producer), e.g.
+    PRIMESTREAM_PUBLISH_LINGER_MS; the worker gets its own through its env.
+    """
     name = f"b{uuid.uuid4().hex[:10]}"
+    fields = {k.removeprefix("PRIMESTREAM_").lower(): v for k, v in (feed or {}).items()}
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         bootstrap_servers=bootstrap,
@@ -132,6 +143,7 @@ def make_namespace(bootstrap: str, home: Path, *, commit_interval_ms: float = 10
         registry=False,
         partitions=PARTITIONS,
         commit_interval_ms=commit_interval_ms,
+        **fields,
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRIMESTREAM_")}
     env |= {
