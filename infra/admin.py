@@ -1,10 +1,19 @@
-"""Apply and describe the topic table against a real cluster (the I/O half of infra.topics)."""
+"""Apply and describe the topic table against a real cluster (the I/O half of infra.topics).
+
+Describing asks again when a broker did not answer in time: librdkafka sends the request to
+one broker of its choosing, and a broker restarting after a crash accepts connections
+before it answers requests, so one unlucky request used to wait out the whole timeout and
+fail the caller, a worker's start among them (`make reliability` saw a worker restarted
+after a broker kill time out there after 30 s, then start fine a second later).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -18,7 +27,11 @@ from infra.topics import ExistingTopic, TopicAction, TopicSpec, plan_topics
 
 __all__ = ["apply_topics", "delete_topics", "describe_topics"]
 
+log = logging.getLogger("primestream.infra")
+T = TypeVar("T")
 _TIMEOUT_SECS = 30.0
+_ASK_SECS = 8.0  # one attempt at describing; three fit in what one used to take
+_ATTEMPTS = 3
 _WATCHED_CONFIGS = ("cleanup.policy", "retention.ms", "min.insync.replicas")
 
 
@@ -26,8 +39,12 @@ def describe_topics(
     admin: AdminClient, names: Iterable[str] | None = None
 ) -> dict[str, ExistingTopic]:
     """Return partitions and the watched configs of NAMES (default: every non-internal topic)."""
-    metadata = admin.list_topics(timeout=_TIMEOUT_SECS)
     wanted = set(names) if names is not None else None
+    return _asked_again(lambda: _describe(admin, wanted))
+
+
+def _describe(admin: AdminClient, wanted: set[str] | None) -> dict[str, ExistingTopic]:
+    metadata = admin.list_topics(timeout=_ASK_SECS)
     topics = {
         name: len(t.partitions)
         for name, t in metadata.topics.items()
@@ -37,11 +54,34 @@ def describe_topics(
         return {}
     resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in topics]
     existing: dict[str, ExistingTopic] = {}
-    for resource, future in admin.describe_configs(resources).items():
-        entries = future.result(timeout=_TIMEOUT_SECS)
+    futures = admin.describe_configs(resources, request_timeout=_ASK_SECS)
+    for resource, future in futures.items():
+        entries = future.result(timeout=_ASK_SECS + 2.0)  # librdkafka's own timeout comes first
         configs = {k: entries[k].value for k in _WATCHED_CONFIGS if k in entries}
         existing[resource.name] = ExistingTopic(resource.name, topics[resource.name], configs)
     return existing
+
+
+def _asked_again(ask: Callable[[], T], attempts: int = _ATTEMPTS) -> T:
+    """Return ASK(), asked again (up to ATTEMPTS in all) while it fails for lack of an answer."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return ask()
+        except (KafkaException, TimeoutError) as exc:
+            if attempt == attempts or not _unanswered(exc):
+                raise
+            log.info("no answer from the cluster (%s); asking again", exc)
+    raise AssertionError("unreachable")
+
+
+def _unanswered(exc: Exception) -> bool:
+    """Whether EXC says a request went unanswered (not that the cluster refused it)."""
+    if isinstance(exc, TimeoutError):
+        return True
+    error = exc.args[0] if exc.args else None
+    if not isinstance(error, KafkaError):
+        return False
+    return error.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT) or bool(error.retriable())
 
 
 def apply_topics(
