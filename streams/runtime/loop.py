@@ -262,8 +262,8 @@ class ProcessingLoop:
             notes.append("a rebalance under way")
         if self._starting:
             notes.append("starting: registering the transactional producer")
-        if self._closing:
-            notes.append("shutting down")
+        if self._closing:  # after an error, the watchdog's line is often all the log says
+            notes.append("shutting down" if state.error is None else f"stopping on {state.error}")
         waiting = bool(notes) and not state.restoring
         return LoopProgress(waiting, state.commits + state.assignments, "; ".join(notes))
 

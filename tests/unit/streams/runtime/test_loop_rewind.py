@@ -361,7 +361,10 @@ def test_a_loop_stopping_on_an_error_waits_for_the_commit_in_flight_before_abort
     closing.start()
     time.sleep(0.2)
     assert calls == ["commit begins"]  # the close waits: no abort while the commit runs
-    assert loop.progress().waiting  # and the watchdog still counts it as waiting
+    loop._closing = True  # what run() sets around the close
+    progress = loop.progress()
+    assert progress.waiting  # the watchdog still counts it, and its line will say why
+    assert "stopping on StreamRuntimeError: an agent failed" in progress.detail
     release.set()
     closing.join(5)
     assert not closing.is_alive()
