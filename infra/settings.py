@@ -198,9 +198,10 @@ class Settings(BaseSettings):
     publish_linger_ms: float = Field(
         default=5.0,
         ge=0.0,
-        description="How long `produce` (and the demo's feed) gathers records into one request: "
-        "the first record of a batch waits up to this long, so on a live feed it is part "
-        "of every signal's latency.",
+        description="How long `produce` (and the demo's feed) gathers records into one request. "
+        "A quote waits up to this long before it leaves, but fewer, larger requests cost the "
+        "broker less: with the broker on the same two cores, 0 and 1 ms made the signal p99 "
+        "worse, not better (BENCHMARKS.md, 'Publisher linger').",
     )
     producer_linger_ms: float = Field(
         default=5.0,

@@ -10,7 +10,8 @@ three:PRIMESTREAM_TRANSACTION_LANES=3`); each rate runs once per variant, back t
 the first variant's in the same round: the machine drifts from hour to hour more than the
 effects compared, so only same-run ratios are compared. The worker gets no other
 `PRIMESTREAM_*` variable of this process's environment (`make_namespace` drops them), so a
-setting to compare must be given here.
+setting to compare must be given here. `PRIMESTREAM_PUBLISH_*` settings (the publisher's
+linger) go to the feed's producer as well.
 
 Per rate: a fresh namespace and a fresh `primestream worker` with
 PRIMESTREAM_TRADING_MODE=paper and a strategy TOML that trades often (ma_cross 2/5 on
@@ -118,6 +119,7 @@ _DECODE = {name: deserializer_for(name, registry=None) for name in ("Fill", "Ord
 
 
 READERS = ("thread", "process")
+_FEED_PREFIX = "PRIMESTREAM_PUBLISH_"  # variant settings the feed's producer takes as well
 
 
 @dataclass(frozen=True)
@@ -402,7 +404,10 @@ def run_rate(
 
     VARIANT: settings given to the worker (None: the runtime's defaults).
     """
-    feed_settings = None if variant is None else variant.env  # the feed's producer reads them too
+    # The publisher's settings go to the feed's producer too (the worker ignores them).
+    feed_settings = {
+        k: v for k, v in (variant.env if variant else {}).items() if k.startswith(_FEED_PREFIX)
+    }
     ns = make_namespace(bootstrap, home, commit_interval_ms=COMMIT_INTERVAL_MS, feed=feed_settings)
     config = home / "desk.toml"
     config.write_text(DESK_CONFIG)

@@ -130,8 +130,8 @@ def make_namespace(
 ) -> Namespace:
     """Create a fresh namespace (registry off, 4 partitions) and apply its topic table.
 
-    FEED: `PRIMESTREAM_*` settings for this process's side (the feed's producer), e.g.
-    PRIMESTREAM_PUBLISH_LINGER_MS; the worker gets its own through its env.
+    FEED: `PRIMESTREAM_*` settings (scalar ones) for this process's side, the feed's
+    producer, e.g. PRIMESTREAM_PUBLISH_LINGER_MS; the worker gets its own through its env.
     """
     name = f"b{uuid.uuid4().hex[:10]}"
     fields = {k.removeprefix("PRIMESTREAM_").lower(): v for k, v in (feed or {}).items()}
