@@ -8,6 +8,7 @@ never overwritten by a second copy.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Producer
@@ -17,12 +18,16 @@ from infra.admin import apply_topics
 from infra.clients import admin_config
 from infra.topics import TopicSpec, changelog_specs, changelog_topic, legacy_changelog_topic
 from streams.context import app_id
+from streams.positions.accounting import PositionBook
 from streams.recovery import RecoveryWatch
 from streams.runtime.clients import restore_consumer_config, transactional_producer_config
 from streams.runtime.migrate import migrate_changelogs
 from streams.runtime.restore import ChangelogRestorer
 from streams.runtime.tables import ChangelogTable, changelog_key, encode_value
+from streams.trading.core import POSITIONS
 from tests.integration.conftest import Scope
+from tests.integration.test_worker_endpoints import _free_port, _get, _start, _until_ready
+from tests.kit.desk import desk_toml
 
 
 def _configs(scope: Scope) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -134,3 +139,30 @@ def test_a_changelog_that_holds_state_is_not_overwritten_by_a_late_copy(scope: S
     tables, restorer = _restore(scope, ["positions"])
     assert tables["positions"].items() == [("ACME", {"qty": 2})]
     assert restorer.skipped == 1
+
+
+def test_a_worker_started_on_old_changelogs_copies_them_and_serves_their_state(
+    scope: Scope, tmp_path: Path
+) -> None:
+    """The upgrade as a user meets it: a 0.1 worker's positions, then `primestream worker`."""
+    admin_conf, _, producer_conf = _configs(scope)
+    admin = AdminClient(admin_conf)
+    ident = app_id(scope.settings)
+    old = legacy_changelog_topic(ident, POSITIONS)
+    _old_topics(admin, ident, [POSITIONS])
+    state = PositionBook("paper", "ACME").state() | {"qty": "5", "avg_price": "10.5"}
+    _write(producer_conf, [(old, b'"ACME"', encode_value({"paper": state}), 1)], commit=True)
+    config = tmp_path / "trading.toml"
+    config.write_text(desk_toml())
+    port = _free_port()
+    worker = _start(scope, config, tmp_path / "worker.log", port)
+    try:
+        _until_ready(port, worker)
+        answer = _get(f"http://127.0.0.1:{port}/positions/ACME/")
+    finally:
+        worker.stop()
+    assert answer is not None
+    assert answer[0] == 200, worker.tail()
+    assert [(p["qty"], p["avg_price"]) for p in answer[1]["positions"]] == [(5.0, 10.5)]
+    assert old not in admin.list_topics(timeout=30).topics
+    assert f"copied 1 records of {old} into" in worker.tail(200_000), worker.tail()
