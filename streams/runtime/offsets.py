@@ -21,10 +21,12 @@ class InputOffsets:
     def __init__(self) -> None:
         self._processed: dict[TopicPartitionKey, int] = {}
         self._committed: dict[TopicPartitionKey, int] = {}
+        self._held: set[TopicPartitionKey] = set()
 
     def assign(self, committed: Mapping[TopicPartitionKey, int | None]) -> None:
         """Hold these partitions from their committed offsets (None: not committed yet)."""
         for tp, offset in committed.items():
+            self._held.add(tp)
             if offset is not None and offset >= 0:
                 self._committed[tp] = offset
             else:
@@ -36,6 +38,7 @@ class InputOffsets:
         for tp in partitions:
             self._processed.pop(tp, None)
             self._committed.pop(tp, None)
+            self._held.discard(tp)
 
     def processed(self, tp: TopicPartitionKey, last_offset: int) -> None:
         """Record that every record of TP up to LAST_OFFSET was processed."""
@@ -55,11 +58,14 @@ class InputOffsets:
     def rewind(self) -> dict[TopicPartitionKey, int | None]:
         """Drop what was processed since the last commit; return where each tp resumes.
 
-        None: nothing was committed for that partition yet (the group's reset policy
-        decides, i.e. its earliest offset).
+        Every partition held, not only those processed: the consumer may have fetched past
+        the commit on one that nothing was processed of yet (its first records, in a batch
+        the loop drops because an abort landed while it was fetched), and only a seek
+        reads those again. None: nothing was committed for that partition yet (the group's
+        reset policy decides, i.e. its earliest offset).
         """
         resume: dict[TopicPartitionKey, int | None] = {
-            tp: self._committed.get(tp) for tp in self._processed
+            tp: self._committed.get(tp) for tp in self._held | self._processed.keys()
         }
         self._processed.clear()
         return resume

@@ -371,3 +371,77 @@ def test_a_loop_stopping_on_an_error_waits_for_the_commit_in_flight_before_abort
     assert calls == ["commit begins", "commit returns", "close", "abort"]
     loop._fetcher.shutdown()
     loop._committer.shutdown()
+
+
+class _PartitionMessage(_Message):
+    def __init__(self, partition: int, offset: int) -> None:
+        super().__init__(offset)
+        self._partition = partition
+
+    def partition(self) -> int:
+        return self._partition
+
+    def value(self) -> bytes:
+        return f"{self._partition}:{self.offset()}".encode()
+
+
+class _TwoPartitions(_Consumer):
+    """Partition 0 first; partition 1's first records come in the fetch that meets the abort."""
+
+    def __init__(self, ends: dict[int, int], failed: threading.Event) -> None:
+        super().__init__(end=0, chunk=3, before_fetch=failed)
+        self.positions = dict.fromkeys(ends, 0)
+        self.ends = ends
+        self._part = 0
+
+    def poll(self, timeout: float) -> _Message | None:
+        self.fetches += 1
+        if self.fetches == 2 and self._before_second_fetch is not None:
+            self._before_second_fetch.wait(5)
+            time.sleep(0.05)
+        order = [0] if self.fetches == 1 else [1, 0] if self.fetches == 2 else [0, 1]
+        for part in order:
+            if self.positions[part] < self.ends[part]:
+                self._part = part
+                message = _PartitionMessage(part, self.positions[part])
+                self.positions[part] += 1
+                return message
+        return None
+
+    def consume(self, num_messages: int, timeout: float) -> list[_Message]:
+        part = self._part
+        start = self.positions[part]
+        taken = min(self.chunk - 1, num_messages, self.ends[part] - start)
+        self.positions[part] += taken
+        return [_PartitionMessage(part, start + i) for i in range(taken)]
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.positions[tp.partition] = max(tp.offset, 0)
+
+
+def test_an_abort_rereads_a_partition_whose_first_records_were_in_the_dropped_batch() -> None:
+    """Nothing of partition 1 was processed when the abort landed, but it was fetched."""
+    failed = threading.Event()
+    consumer = _TwoPartitions({0: 6, 1: 3}, failed)
+    output = _Output(failed)
+    loop = _loop(consumer, output)
+    loop._on_assign(consumer, [TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])
+
+    async def run() -> None:
+        deadline = time.monotonic() + 10
+        done = {(TOPIC, 0): 6, (TOPIC, 1): 3}
+        while time.monotonic() < deadline:
+            committed = {tp: o for c in output.commits for tp, o in c.items()}
+            if all(committed.get(tp, 0) >= end for tp, end in done.items()):
+                break
+            await loop._step()
+        await loop._settle(wait=True)
+
+    asyncio.run(run())
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
+
+    assert loop.state.aborts == 1
+    for part, end in ((0, 6), (1, 3)):
+        mine = [v for v in output.committed if v.startswith(f"{part}:".encode())]
+        assert mine == [f"{part}:{offset}".encode() for offset in range(end)]

@@ -38,3 +38,14 @@ def test_revoked_partitions_are_forgotten() -> None:
 
     assert offsets.pending() == {}
     assert offsets.committed_offset(QUOTES0) is None
+
+
+def test_rewind_seeks_every_partition_held_not_only_the_processed_ones() -> None:
+    """A partition nothing was processed of may still have been fetched past the commit."""
+    offsets = InputOffsets()
+    offsets.assign({QUOTES0: 10, QUOTES1: 7})
+    offsets.processed(QUOTES0, 14)
+
+    assert offsets.rewind() == {QUOTES0: 10, QUOTES1: 7}
+    offsets.revoke([QUOTES1])
+    assert offsets.rewind() == {QUOTES0: 10}
