@@ -56,9 +56,11 @@ class ChangelogRestorer:
         watch: RecoveryWatch,
         *,
         clock: Callable[[], float] = time.monotonic,
+        make_admin: Callable[[dict[str, Any]], Any] = AdminClient,
     ) -> None:
         self._consumer_config = {**consumer_config, "enable.partition.eof": True}
         self._admin_config = dict(admin_config)
+        self._make_admin = make_admin
         self._watch = watch
         self._clock = clock
         self._consumer: Any = None
@@ -97,8 +99,6 @@ class ChangelogRestorer:
     # ------------------------------------------------------------------ ends
     def _settled_ends(self, tps: list[TP]) -> dict[TP, int]:
         """Return each partition's end once its last stable offset reached its high watermark."""
-        if self._admin is None:
-            self._admin = AdminClient(self._admin_config)
         waiting = set(tps)
         ends: dict[TP, int] = {}
         began, told = self._clock(), False
@@ -125,18 +125,28 @@ class ChangelogRestorer:
         return ends
 
     def _offsets(self, tps: Iterable[TP], isolation: Any) -> dict[TP, int]:
+        """Ask the partitions' leaders for TPS's end offsets (at ISOLATION).
+
+        Asked again for a while on failure, each time with a new admin client: a changelog
+        created a moment ago has no leader the client knows of yet, and after a broker
+        died an old client kept asking a leader of a stale epoch (FENCED_LEADER_EPOCH)
+        until the worker gave up (`make reliability`, 2026-12-07).
+        """
         request = {TopicPartition(t, p): OffsetSpec.latest() for t, p in tps}
         deadline = self._clock() + _REQUEST_SECS
         while True:
+            if self._admin is None:
+                self._admin = self._make_admin(self._admin_config)
             futures = self._admin.list_offsets(
                 request, isolation_level=isolation, request_timeout=_REQUEST_SECS
             )
             try:
                 return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
-            except KafkaException:
-                # A changelog created a moment ago has no leader the client knows of yet.
+            except KafkaException as exc:
                 if self._clock() > deadline:
                     raise
+                log.info("changelog offsets: %s; asking again", exc.args[0].str())
+                self._admin = None  # metadata of its own, fetched afresh
                 time.sleep(0.2)
 
     # ------------------------------------------------------------------ read
