@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -178,22 +178,30 @@ def _loop(consumer: _Consumer, output: _Output) -> ProcessingLoop:
     return loop
 
 
-async def _run(loop: ProcessingLoop, consumer: _Consumer, output: _Output, end: int) -> None:
-    deadline = time.monotonic() + 10
-    while (not output.commits or max(o.get((TOPIC, 0), 0) for o in output.commits) < end) and (
-        time.monotonic() < deadline
-    ):
-        await loop._step()
-    await loop._settle(wait=True)
+def _drive(loop: ProcessingLoop, done: Callable[[], bool]) -> None:
+    """Step LOOP until DONE() (10 s at most), let its commit in flight end, stop its threads."""
+
+    async def run() -> None:
+        deadline = time.monotonic() + 10
+        while not done() and time.monotonic() < deadline:
+            await loop._step()
+        await loop._settle(wait=True)
+
+    asyncio.run(run())
+    loop._fetcher.shutdown()
+    loop._committer.shutdown()
+
+
+def _committed(commits: Iterable[Mapping[tuple[str, int], int]], partition: int = 0) -> int:
+    """Return how far COMMITS committed PARTITION of the input (0: not at all)."""
+    return max((c.get((TOPIC, partition), 0) for c in commits), default=0)
 
 
 def test_a_batch_fetched_before_an_abort_is_read_again_from_the_commit_not_processed() -> None:
     failed = threading.Event()
     consumer, output = _Consumer(end=12, chunk=3, before_fetch=failed), _Output(failed)
     loop = _loop(consumer, output)
-    asyncio.run(_run(loop, consumer, output, end=12))
-    loop._fetcher.shutdown()
-    loop._committer.shutdown()
+    _drive(loop, lambda: _committed(output.commits) >= 12)
 
     assert loop.state.aborts == 1
     # Every input's output committed exactly once, in offset order: the aborted first
@@ -212,9 +220,7 @@ def test_without_an_abort_every_batch_is_processed_once() -> None:
     failed.set()  # no commit fails
     consumer, output = _Consumer(end=9, chunk=3, before_fetch=None), _Output(failed)
     loop = _loop(consumer, output)
-    asyncio.run(_run(loop, consumer, output, end=9))
-    loop._fetcher.shutdown()
-    loop._committer.shutdown()
+    _drive(loop, lambda: _committed(output.commits) >= 9)
 
     assert loop.state.aborts == 0
     assert output.committed == [str(offset).encode() for offset in range(9)]
@@ -285,17 +291,7 @@ def test_an_aborted_commit_aborts_the_other_lane_and_reads_everything_again() ->
     lanes = [_Lane(failed, "a", log), _Lane(failed, "b", log)]
     loop = _with_lanes(consumer, lanes)
 
-    async def run() -> None:
-        deadline = time.monotonic() + 10
-        while (
-            not log or max(lane.commits[-1][(TOPIC, 0)] for lane in lanes if lane.commits) < 24
-        ) and (time.monotonic() < deadline):
-            await loop._step()
-        await loop._settle(wait=True)
-
-    asyncio.run(run())
-    loop._fetcher.shutdown()
-    loop._committer.shutdown()
+    _drive(loop, lambda: _committed(c for lane in lanes for c in lane.commits) >= 24)
 
     assert loop.state.aborts == 1
     assert [value for _, values in log for value in values] == [
@@ -427,19 +423,7 @@ def test_an_abort_rereads_a_partition_whose_first_records_were_in_the_dropped_ba
     loop = _loop(consumer, output)
     loop._on_assign(consumer, [TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])
 
-    async def run() -> None:
-        deadline = time.monotonic() + 10
-        done = {(TOPIC, 0): 6, (TOPIC, 1): 3}
-        while time.monotonic() < deadline:
-            committed = {tp: o for c in output.commits for tp, o in c.items()}
-            if all(committed.get(tp, 0) >= end for tp, end in done.items()):
-                break
-            await loop._step()
-        await loop._settle(wait=True)
-
-    asyncio.run(run())
-    loop._fetcher.shutdown()
-    loop._committer.shutdown()
+    _drive(loop, lambda: _committed(output.commits, 0) >= 6 and _committed(output.commits, 1) >= 3)
 
     assert loop.state.aborts == 1
     for part, end in ((0, 6), (1, 3)):
