@@ -141,16 +141,8 @@ class TransactionalOutput:
             return
         self.open = False
         self.produced = 0
-        for attempt in range(_RETRIES + 1):
-            try:
-                self._producer.abort_transaction(self._timeout)
-                return
-            except KafkaException as exc:
-                error = exc.args[0]
-                if not _retriable(error) or attempt == _RETRIES:
-                    raise FatalTransactionError(f"abort failed: {error.str()}") from exc
-                log.info("abort: %s, retrying", error.str())
-        raise AssertionError("unreachable")
+        producer, timeout = self._producer, self._timeout
+        self._call("abort failed", lambda: producer.abort_transaction(timeout))
 
     def close(self) -> None:
         """Abort what is open and release the producer."""
@@ -172,8 +164,8 @@ class TransactionalOutput:
                 return call()
             except KafkaException as exc:
                 error = exc.args[0]
-                if error.txn_requires_abort() and not error.fatal():
-                    self.abort()
+                if error.txn_requires_abort() and not error.fatal() and self.open:
+                    self.abort()  # (not from abort itself: nothing is open any more there)
                     raise TransactionAbortedError(f"{what}: {error.str()}") from exc
                 if not _retriable(error) or attempt == _RETRIES:
                     raise FatalTransactionError(f"{what}: {error.str()}") from exc

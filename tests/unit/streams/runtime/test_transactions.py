@@ -122,6 +122,11 @@ def test_a_timed_out_abort_is_resumed_and_a_refused_one_stops_the_worker() -> No
         output.abort()
     assert producer.calls.count("abort") == 1
 
+    output, producer = _output({"abort": [ABORTABLE]})  # not documented for an abort
+    with pytest.raises(FatalTransactionError, match="abort failed: delivery failed"):
+        output.abort()
+    assert producer.calls.count("abort") == 1
+
 
 def test_close_after_a_refused_abort_still_releases_the_producer() -> None:
     output, producer = _output({"abort": [FENCED]})
