@@ -185,6 +185,13 @@ class Settings(BaseSettings):
         gt=0.0,
         description="How long the broker may hold a worker's fetch when nothing is new.",
     )
+    gil_switch_interval_ms: float = Field(
+        default=0.5,
+        gt=0.0,
+        description="How long a worker's thread may hold the interpreter lock while another "
+        "waits (Python's default is 5 ms): the commit and fetch threads wait less to go on "
+        "(BENCHMARKS.md, 'The interpreter lock').",
+    )
     max_batch_records: int = Field(
         default=2000,
         gt=0,

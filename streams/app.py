@@ -134,6 +134,7 @@ def _loop(
         max_batch=settings.max_batch_records,
         slot=slot,
         watch=CommitWatch(settings.worker_stall_secs),
+        switch_interval_secs=settings.gil_switch_interval_ms / 1000.0,
     )
 
 

@@ -58,6 +58,7 @@ from streams.runtime.commit_policy import CommitPolicy
 from streams.runtime.exceptions import StreamRuntimeError, TransactionAbortedError
 from streams.runtime.heap import PauseClock, freeze_startup_heap
 from streams.runtime.identity import WorkerSlot
+from streams.runtime.interpreter import switch_interval
 from streams.runtime.lanes import TransactionLanes
 from streams.runtime.offsets import InputOffsets, TopicPartitionKey
 from streams.runtime.records import ConsumedRecord, to_records
@@ -124,6 +125,7 @@ class ProcessingLoop:
         max_batch: int,
         slot: WorkerSlot | None = None,
         watch: CommitWatch | None = None,
+        switch_interval_secs: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Clock = wall_clock_us,
     ) -> None:
@@ -142,6 +144,7 @@ class ProcessingLoop:
         self._max_batch = max_batch
         self._slot = slot
         self._clock = clock
+        self._switch_interval = switch_interval_secs
         self._wall_clock = wall_clock
         self._offsets = InputOffsets()
         self._dirty: dict[tuple[int, str, int, str], None] = {}  # (stage, table, partition, key)
@@ -164,6 +167,10 @@ class ProcessingLoop:
     # ------------------------------------------------------------------ life
     async def run(self) -> None:
         """Process until `stop()`; then commit what was processed and leave the group."""
+        with switch_interval(self._switch_interval):  # see streams.runtime.interpreter
+            await self._run()
+
+    async def _run(self) -> None:
         if self._watchdog is not None:
             self._watchdog.start()
         self._starting = True  # watched: the producer's registration waits on the coordinator
