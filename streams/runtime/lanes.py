@@ -86,20 +86,23 @@ class TransactionLanes:
         flushed: threading.Event,
         writes: Sequence[Outgoing] = (),
     ) -> None:
-        """Commit thread: write LANE's outputs, set FLUSHED, add the changelog WRITES, commit.
+        """Commit thread: add the changelog WRITES and OFFSETS, write it all, set FLUSHED, commit.
 
         Once FLUSHED is set, another lane may take outputs; with one lane it never is. The
-        changelog writes go in after that, so the next lane's outputs do not wait for them
-        (they were most of what a flush waited for: a partition registration and a produce
-        request per changelog partition). Their order holds all the same: a lane writes
-        changelogs only in its own commit, one commit is in flight at a time, and a commit
-        returns only once every record of its transaction is written.
+        offsets go first: their two round trips to the coordinators overlap the produce
+        requests of the lane's outputs and changelog writes, which librdkafka sends
+        meanwhile, so the flush after them mostly finds everything written and the commit
+        costs one round trip less than flush, then offsets (BENCHMARKS.md, "Offsets before
+        the flush"). The order holds all the same: a lane writes changelogs only in its own
+        commit, one commit is in flight at a time, a commit returns only once every record
+        of its transaction is written, and the next lane takes outputs only after the flush.
         """
-        if len(self._lanes) > 1 and lane.flush():
-            flushed.set()
         for outgoing in writes:
             lane.produce(*outgoing)
-        lane.commit(offsets, metadata)
+        lane.send_offsets(offsets, metadata)
+        if len(self._lanes) > 1 and lane.flush():
+            flushed.set()
+        lane.commit()
 
     def switch_from(self, lane: TransactionalOutput) -> None:
         """Make the lane after LANE (committing, its records written) the current one.

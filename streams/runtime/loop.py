@@ -13,9 +13,9 @@ loop goes on fetching and processing, and the keys changed meanwhile belong to t
 commit. What those batches produce is held back until the committing producer has written
 its outputs, then goes into the next transaction lane's transaction
 (`streams.runtime.lanes` says why that stays exactly once); with one lane, until the
-commit returns. The changed keys' state is serialized when the commit begins, but written
-to the changelogs by the commit thread after that flush, so new outputs do not wait for
-it. If the commit fails, every lane's open transaction is aborted with everything since
+commit returns. The changed keys' state is serialized when the commit begins and written
+to the changelogs by the commit thread, in the same transaction, just before it sends the
+offsets. If the commit fails, every lane's open transaction is aborted with everything since
 the last commit (see Errors).
 
 **Rebalances** are announced by librdkafka from inside a fetch, so they always find the
@@ -416,8 +416,8 @@ class ProcessingLoop:
         """Serialize the changed keys' state; return the offsets to commit and the changelog writes.
 
         None: nothing to commit. The keys changed from here on belong to the next commit.
-        The writes go into the committing lane's transaction on the commit thread, after
-        its outputs are written (`TransactionLanes.commit` says why that stays in order).
+        The writes go into the committing lane's transaction on the commit thread
+        (`TransactionLanes.commit` says why that stays in order).
         """
         writes: list[Outgoing] = []
         for stage_index, table_name, partition, key in self._dirty:

@@ -112,20 +112,32 @@ class TransactionalOutput:
         """Wait until every record of the open transaction is written; False: timed out."""
         return int(self._producer.flush(self._timeout)) == 0
 
-    def commit(self, offsets: Mapping[tuple[str, int], int], group_metadata: Any) -> None:
-        """Commit the open transaction with the input OFFSETS (next offsets) of the group."""
+    def send_offsets(self, offsets: Mapping[tuple[str, int], int], group_metadata: Any) -> None:
+        """Add the input OFFSETS (next offsets) of the group to the transaction (begun if need be).
+
+        Two round trips (AddOffsetsToTxn, then TxnOffsetCommit to the group coordinator);
+        the records already produced go to the broker meanwhile.
+        """
+        if not offsets:
+            return
         if not self.open:
-            if not offsets:
-                return
             self.begin()
         partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
-        timeout = self._timeout
-        producer = self._producer
-        if partitions:
-            self._call(
-                "send offsets",
-                lambda: producer.send_offsets_to_transaction(partitions, group_metadata, timeout),
-            )
+        producer, timeout = self._producer, self._timeout
+        self._call(
+            "send offsets",
+            lambda: producer.send_offsets_to_transaction(partitions, group_metadata, timeout),
+        )
+
+    def commit(
+        self, offsets: Mapping[tuple[str, int], int] | None = None, group_metadata: Any = None
+    ) -> None:
+        """Commit the open transaction, with the input OFFSETS of the group if given."""
+        if offsets:
+            self.send_offsets(offsets, group_metadata)
+        if not self.open:
+            return
+        producer, timeout = self._producer, self._timeout
         self._call("commit", lambda: producer.commit_transaction(timeout))
         self.open = False
         self.produced = 0

@@ -112,6 +112,7 @@ class _Output:
         self.sent: list[bytes] = []
         self.committed: list[bytes] = []
         self.commits: list[Mapping[tuple[str, int], int]] = []
+        self.offsets: dict[tuple[str, int], int] = {}  # sent to the open transaction
         self._failed = failed
 
     def produce(
@@ -123,16 +124,25 @@ class _Output:
     def poll(self) -> None:
         return None
 
-    def commit(self, offsets: Mapping[tuple[str, int], int], metadata: object) -> None:
+    def send_offsets(self, offsets: Mapping[tuple[str, int], int], metadata: object) -> None:
+        if offsets:
+            self.open = True
+            self.offsets |= offsets
+
+    def commit(
+        self, offsets: Mapping[tuple[str, int], int] | None = None, metadata: object = None
+    ) -> None:
+        self.send_offsets(offsets or {}, metadata)
         sent, self.sent, self.open = self.sent, [], False
+        offsets_sent, self.offsets = self.offsets, {}
         if not self._failed.is_set():
             self._failed.set()
             raise TransactionAbortedError("commit: broker went away")
         self.committed += sent
-        self.commits.append(dict(offsets))
+        self.commits.append(offsets_sent)
 
     def abort(self) -> None:
-        self.sent, self.open = [], False
+        self.sent, self.open, self.offsets = [], False, {}
 
 
 class _Echo:
@@ -239,7 +249,9 @@ class _Lane(_Output):
         self.flushes += 1
         return True
 
-    def commit(self, offsets: Mapping[tuple[str, int], int], metadata: object) -> None:
+    def commit(
+        self, offsets: Mapping[tuple[str, int], int] | None = None, metadata: object = None
+    ) -> None:
         time.sleep(0.02)  # the loop fetches and processes on meanwhile
         before = len(self.committed)
         super().commit(offsets, metadata)
@@ -308,7 +320,9 @@ class _SlowLane(_Output):
         super().__init__(failed)
         self._release, self._calls = release, calls
 
-    def commit(self, offsets: Mapping[tuple[str, int], int], metadata: object) -> None:
+    def commit(
+        self, offsets: Mapping[tuple[str, int], int] | None = None, metadata: object = None
+    ) -> None:
         self._calls.append("commit begins")
         self._release.wait(5)
         super().commit(offsets, metadata)
