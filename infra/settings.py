@@ -211,10 +211,13 @@ class Settings(BaseSettings):
         "worse, not better (BENCHMARKS.md, 'Publisher linger').",
     )
     producer_linger_ms: float = Field(
-        default=5.0,
+        default=2.0,
         ge=0.0,
-        description="How long a worker's producers gather records into one produce request "
-        "(exactly once: outputs show only at the commit, so this costs no visible latency).",
+        description="How long a worker's producers gather records into one produce request. "
+        "A commit sends its offsets while its records go out, so a record gathered longer "
+        "than the offsets take holds the commit up: 2 ms cut the signal's p99 by ~15% at "
+        "1,000 quotes/s against 5, and cost the alert-only worker ~10% of its throughput "
+        "(BENCHMARKS.md, 'The worker's linger').",
     )
     trading_mode: Literal["alert-only", "paper", "live"] | None = Field(
         default=None,
